@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# dmx: builds dmx.ko out of tree and runs its tests in a VM.
+#
+#   make              build dmx.ko against KDIR (Debian's 6.1 headers)
+#   make check        install what is missing, build, boot the VM, run every test
+#   make demo         boot the VM and show what dmx does
+#   make bench        dmx against the stock device-mapper, same VM boot
+#   make lint         checkpatch.pl and sparse
+#   make install      modules_install into KDIR's tree under updates/, depmod
+#   make clean
+
+SHELL := /bin/sh
+DMX_ABI ?= $(shell apt-cache depends linux-headers-amd64 2>/dev/null | \
+	     sed -n 's/.*Depends: linux-headers-\(.*-amd64\)$$/\1/p' | head -n 1)
+KDIR ?= /usr/src/linux-headers-$(DMX_ABI)
+export DMX_ABI
+
+.PHONY: all modules check demo bench lint install clean deps tests
+
+all: modules
+
+modules:
+	@test -d "$(KDIR)" || { echo "KDIR $(KDIR) not found: install linux-headers-amd64 or set KDIR=" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+deps:
+	sh tests/vm/deps.sh
+
+tests:
+	sh tests/vm/build-tests.sh
+
+check: deps
+	$(MAKE) modules
+	$(MAKE) tests
+	sh tests/vm/run.sh --mode check
+
+demo: deps
+	$(MAKE) modules
+	$(MAKE) tests
+	sh tests/vm/run.sh --mode demo
+
+bench: deps
+	$(MAKE) modules
+	$(MAKE) tests
+	sh tests/vm/run.sh --mode bench
+
+lint: modules
+	sh tests/lint.sh "$(KDIR)"
+
+install: modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates modules_install
+	depmod -a $(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null)
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	rm -rf tests/build

@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The bio path of a mapped device.
+ *
+ * Every bio that reaches dmx_submit_bio() is either held (the device is
+ * suspending or suspended), or split at the first target boundary and
+ * cloned: the clone goes to the target's map function, the remainder is
+ * resubmitted and comes back through here.  An empty flush is cloned
+ * once per target per flush copy the target asks for, so it reaches
+ * every underlying device; a data bio carrying a preflush first sends
+ * such an empty flush and runs its data once that has completed.
+ *
+ * Each clone holds one count of md->pending from allocation to
+ * completion; suspend waits for that count to reach zero.
+ */
+#include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/rcupdate.h>
+
+#include "dmx-core.h"
+
+/*
+ * Lives in front of every clone: the target's per-io data (table's
+ * per_io_size bytes) comes first, then this, then the clone itself.
+ */
+struct dmx_io {
+	struct mapped_device *md;
+	struct dmx_target *ti;
+	struct bio *orig;
+	unsigned int flush_index;
+	struct bio clone;		/* must be last */
+};
+
+static inline struct dmx_io *dmx_io_of(struct bio *clone)
+{
+	return container_of(clone, struct dmx_io, clone);
+}
+
+int dmx_bio_init_clone_set(struct bio_set *bs, unsigned int per_io_size)
+{
+	return bioset_init(bs, BIO_POOL_SIZE,
+			   per_io_size + offsetof(struct dmx_io, clone), 0);
+}
+
+void *dmx_per_io_data(struct bio *clone)
+{
+	struct dmx_io *io = dmx_io_of(clone);
+
+	return (char *)io - io->ti->table->per_io_size;
+}
+EXPORT_SYMBOL_GPL(dmx_per_io_data);
+
+unsigned int dmx_bio_flush_index(struct bio *clone)
+{
+	return dmx_io_of(clone)->flush_index;
+}
+EXPORT_SYMBOL_GPL(dmx_bio_flush_index);
+
+static void dmx_pending_dec(struct mapped_device *md)
+{
+	/* md is freed only after an RCU grace period past the last clone. */
+	rcu_read_lock();
+	if (atomic_dec_and_test(&md->pending))
+		wake_up(&md->wait);
+	rcu_read_unlock();
+}
+
+static void dmx_clone_endio(struct bio *clone)
+{
+	struct dmx_io *io = dmx_io_of(clone);
+	struct dmx_target *ti = io->ti;
+	struct mapped_device *md = io->md;
+	struct bio *orig = io->orig;
+	blk_status_t error = clone->bi_status;
+
+	if (ti->type->end_io &&
+	    ti->type->end_io(ti, clone, &error) == DMX_ENDIO_INCOMPLETE)
+		return;
+
+	if (unlikely(error) && !orig->bi_status)
+		orig->bi_status = error;
+	bio_put(clone);
+	bio_endio(orig);
+	dmx_pending_dec(md);
+}
+
+/* Clones bio for ti and hands it to the target; orig completes with it. */
+static void dmx_map_clone(struct mapped_device *md, struct dmx_target *ti,
+			  struct bio *bio, unsigned int flush_index)
+{
+	struct bio *clone;
+	struct dmx_io *io;
+
+	clone = bio_alloc_clone(bio->bi_bdev, bio, GFP_NOIO,
+				&ti->table->clone_set);
+	io = dmx_io_of(clone);
+	io->md = md;
+	io->ti = ti;
+	io->orig = bio;
+	io->flush_index = flush_index;
+	clone->bi_end_io = dmx_clone_endio;
+	atomic_inc(&md->pending);
+
+	switch (ti->type->map(ti, clone)) {
+	case DMX_MAPIO_REMAPPED:
+		submit_bio_noacct(clone);
+		break;
+	case DMX_MAPIO_SUBMITTED:
+		break;
+	default:
+		clone->bi_status = BLK_STS_IOERR;
+		bio_endio(clone);
+		break;
+	}
+}
+
+/* Sends an empty flush to every target, as many copies as each asks. */
+static void dmx_map_empty_flush(struct mapped_device *md, struct dmx_table *map,
+				struct bio *bio)
+{
+	unsigned int i, n, copies = 0;
+
+	for (i = 0; i < map->num_targets; i++)
+		copies += map->targets[i].num_flush_bios;
+	if (!copies) {
+		bio_endio(bio);
+		return;
+	}
+	/* bio completes once per clone: take the extra completions first. */
+	for (i = 1; i < copies; i++)
+		bio_inc_remaining(bio);
+	for (i = 0; i < map->num_targets; i++)
+		for (n = 0; n < map->targets[i].num_flush_bios; n++)
+			dmx_map_clone(md, &map->targets[i], bio, n);
+}
+
+static void dmx_defer_bio(struct mapped_device *md, struct bio *bio)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&md->deferred_lock, flags);
+	bio_list_add(&md->deferred, bio);
+	spin_unlock_irqrestore(&md->deferred_lock, flags);
+	queue_work(md->wq, &md->requeue_work);
+}
+
+static void dmx_preflush_endio(struct bio *flush)
+{
+	struct bio *data = flush->bi_private;
+	struct mapped_device *md = data->bi_bdev->bd_disk->private_data;
+	blk_status_t error = flush->bi_status;
+
+	bio_put(flush);
+	if (error) {
+		data->bi_status = error;
+		bio_endio(data);
+		return;
+	}
+	/* Completion context may be atomic: run the data from the worker. */
+	dmx_defer_bio(md, data);
+}
+
+/*
+ * A preflush must be durable on every underlying device before the
+ * data is written, not only on the devices the data goes to.
+ */
+static void dmx_flush_before_data(struct mapped_device *md, struct bio *bio)
+{
+	struct bio *flush;
+
+	bio->bi_opf &= ~REQ_PREFLUSH;
+	flush = bio_alloc_bioset(bio->bi_bdev, 0,
+				 REQ_OP_WRITE | REQ_PREFLUSH | REQ_SYNC,
+				 GFP_NOIO, &md->flush_set);
+	flush->bi_private = bio;
+	flush->bi_end_io = dmx_preflush_endio;
+	submit_bio_noacct(flush);
+}
+
+static sector_t dmx_target_io_len(struct dmx_target *ti, sector_t sector,
+				  sector_t want)
+{
+	sector_t len = ti->begin + ti->len - sector;
+
+	if (ti->max_io_len) {
+		sector_t offset = sector - ti->begin;
+		sector_t boundary = ti->max_io_len -
+				    sector_div(offset, ti->max_io_len);
+
+		len = min(len, boundary);
+	}
+	return min(len, want);
+}
+
+static void dmx_map_data_bio(struct mapped_device *md, struct dmx_table *map,
+			     struct bio *bio)
+{
+	sector_t sector = bio->bi_iter.bi_sector;
+	struct dmx_target *ti;
+	sector_t len;
+
+	ti = dmx_table_find_target(map, sector);
+	if (unlikely(!ti)) {
+		bio_io_error(bio);
+		return;
+	}
+	if (unlikely(op_is_discard(bio->bi_opf) && !ti->num_discard_bios)) {
+		bio->bi_status = BLK_STS_NOTSUPP;
+		bio_endio(bio);
+		return;
+	}
+
+	len = dmx_target_io_len(ti, sector, bio_sectors(bio));
+	if (len < bio_sectors(bio)) {
+		struct bio *split = bio_split(bio, len, GFP_NOIO, &md->split_set);
+
+		bio_chain(split, bio);
+		submit_bio_noacct(bio);
+		bio = split;
+	}
+	dmx_map_clone(md, ti, bio, 0);
+}
+
+static void dmx_map_bio(struct mapped_device *md, struct dmx_table *map,
+			struct bio *bio)
+{
+	if (unlikely(!map)) {
+		bio_io_error(bio);
+		return;
+	}
+	if (unlikely(op_is_write(bio_op(bio)) && !(map->mode & DMX_MODE_WRITE))) {
+		bio_io_error(bio);
+		return;
+	}
+	if (unlikely(bio->bi_opf & REQ_PREFLUSH)) {
+		if (!bio_sectors(bio)) {
+			dmx_map_empty_flush(md, map, bio);
+			return;
+		}
+		dmx_flush_before_data(md, bio);
+		return;
+	}
+	dmx_map_data_bio(md, map, bio);
+}
+
+/*
+ * Holds bio if I/O is blocked.  The flag is tested again under the lock
+ * that resume clears it under, so a bio is never parked after the last
+ * requeue pass.
+ */
+static bool dmx_hold_if_blocked(struct mapped_device *md, struct bio *bio)
+{
+	unsigned long flags;
+	bool held = false;
+
+	spin_lock_irqsave(&md->deferred_lock, flags);
+	if (test_bit(DMX_MD_BLOCK_IO, &md->flags)) {
+		bio_list_add(&md->deferred, bio);
+		held = true;
+	}
+	spin_unlock_irqrestore(&md->deferred_lock, flags);
+	return held;
+}
+
+void dmx_submit_bio(struct bio *bio)
+{
+	struct mapped_device *md = bio->bi_bdev->bd_disk->private_data;
+	int idx;
+
+	idx = srcu_read_lock(&md->io_srcu);
+	if (unlikely(test_bit(DMX_MD_BLOCK_IO, &md->flags))) {
+		if (bio->bi_opf & REQ_NOWAIT) {
+			bio_wouldblock_error(bio);
+			goto out;
+		}
+		if (dmx_hold_if_blocked(md, bio))
+			goto out;
+	}
+	dmx_map_bio(md, srcu_dereference(md->map, &md->io_srcu), bio);
+out:
+	srcu_read_unlock(&md->io_srcu, idx);
+}
+
+/* Resubmits held bios once I/O is no longer blocked. */
+void dmx_requeue_work(struct work_struct *work)
+{
+	struct mapped_device *md = container_of(work, struct mapped_device,
+						requeue_work);
+	struct bio_list bios;
+	struct bio *bio;
+
+	spin_lock_irq(&md->deferred_lock);
+	if (test_bit(DMX_MD_BLOCK_IO, &md->flags)) {
+		spin_unlock_irq(&md->deferred_lock);
+		return;
+	}
+	bios = md->deferred;
+	bio_list_init(&md->deferred);
+	spin_unlock_irq(&md->deferred_lock);
+
+	while ((bio = bio_list_pop(&bios)))
+		submit_bio_noacct(bio);
+}
+
+/* Ends every held bio with an error: the device is going away. */
+void dmx_fail_deferred(struct mapped_device *md)
+{
+	struct bio_list bios;
+	struct bio *bio;
+
+	spin_lock_irq(&md->deferred_lock);
+	bios = md->deferred;
+	bio_list_init(&md->deferred);
+	spin_unlock_irq(&md->deferred_lock);
+
+	while ((bio = bio_list_pop(&bios)))
+		bio_io_error(bio);
+}

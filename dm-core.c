@@ -1,0 +1,449 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Mapped devices: creation and teardown, the block device they expose,
+ * who holds them, and their events.
+ *
+ * Each mapped device is one bio-based gendisk dm-<minor> under the
+ * "device-mapper" block major, created empty (capacity 0, I/O fails)
+ * and given a size by its first table swap.
+ */
+#include <linux/blkdev.h>
+#include <linux/hdreg.h>
+#include <linux/idr.h>
+#include <linux/module.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/wait_bit.h>
+
+#include "dmx-core.h"
+
+#define DMX_COOKIE_ENV	"DM_COOKIE"
+
+static int dmx_major;
+
+/*
+ * Protects dmx_minor_idr, every md->open_count, and the decision to
+ * delete a device (DMX_MD_DELETING and DMX_MD_DEFERRED_REMOVE), so an
+ * open can never race with a remove.
+ */
+static DEFINE_SPINLOCK(dmx_minor_lock);
+static DEFINE_IDR(dmx_minor_idr);
+
+static struct workqueue_struct *dmx_deferred_remove_wq;
+static void dmx_deferred_remove_fn(struct work_struct *work)
+{
+	dmx_registry_remove_deferred();
+}
+static DECLARE_WORK(dmx_deferred_remove_work, dmx_deferred_remove_fn);
+
+/* Holders. */
+
+void dmx_md_get(struct mapped_device *md)
+{
+	atomic_inc(&md->holders);
+}
+
+void dmx_md_put(struct mapped_device *md)
+{
+	/* wake_up_var() only hashes the address: safe after the last put. */
+	atomic_dec(&md->holders);
+	wake_up_var(&md->holders);
+}
+
+/* Block device operations. */
+
+static int dmx_blk_open(struct block_device *bdev, fmode_t mode)
+{
+	struct mapped_device *md = bdev->bd_disk->private_data;
+	int r = 0;
+
+	spin_lock(&dmx_minor_lock);
+	if (test_bit(DMX_MD_DELETING, &md->flags)) {
+		r = -ENXIO;
+	} else {
+		dmx_md_get(md);
+		md->open_count++;
+	}
+	spin_unlock(&dmx_minor_lock);
+	return r;
+}
+
+static void dmx_blk_release(struct gendisk *disk, fmode_t mode)
+{
+	struct mapped_device *md = disk->private_data;
+
+	spin_lock(&dmx_minor_lock);
+	if (!--md->open_count && test_bit(DMX_MD_DEFERRED_REMOVE, &md->flags))
+		queue_work(dmx_deferred_remove_wq, &dmx_deferred_remove_work);
+	dmx_md_put(md);
+	spin_unlock(&dmx_minor_lock);
+}
+
+static int dmx_blk_getgeo(struct block_device *bdev, struct hd_geometry *geo)
+{
+	struct mapped_device *md = bdev->bd_disk->private_data;
+
+	mutex_lock(&md->suspend_lock);
+	*geo = md->geometry;
+	mutex_unlock(&md->suspend_lock);
+	return 0;
+}
+
+static const struct block_device_operations dmx_blk_ops = {
+	.owner		= THIS_MODULE,
+	.submit_bio	= dmx_submit_bio,
+	.open		= dmx_blk_open,
+	.release	= dmx_blk_release,
+	.getgeo		= dmx_blk_getgeo,
+};
+
+int dmx_md_open_count(struct mapped_device *md)
+{
+	int n;
+
+	spin_lock(&dmx_minor_lock);
+	n = md->open_count;
+	spin_unlock(&dmx_minor_lock);
+	return n;
+}
+
+bool dmx_md_deferred_remove(struct mapped_device *md)
+{
+	return test_bit(DMX_MD_DEFERRED_REMOVE, &md->flags);
+}
+
+/*
+ * Marks md for deletion unless it is open.  An open device with
+ * mark_deferred is flagged for removal on last close instead; with
+ * only_deferred, only devices so flagged are taken.
+ */
+int dmx_md_lock_for_deletion(struct mapped_device *md, bool mark_deferred,
+			     bool only_deferred)
+{
+	int r = 0;
+
+	spin_lock(&dmx_minor_lock);
+	if (md->open_count) {
+		r = -EBUSY;
+		if (mark_deferred)
+			set_bit(DMX_MD_DEFERRED_REMOVE, &md->flags);
+	} else if (only_deferred &&
+		   !test_bit(DMX_MD_DEFERRED_REMOVE, &md->flags)) {
+		r = -EEXIST;
+	} else {
+		set_bit(DMX_MD_DELETING, &md->flags);
+	}
+	spin_unlock(&dmx_minor_lock);
+	return r;
+}
+
+int dmx_md_cancel_deferred_remove(struct mapped_device *md)
+{
+	int r = 0;
+
+	spin_lock(&dmx_minor_lock);
+	if (test_bit(DMX_MD_DELETING, &md->flags))
+		r = -EBUSY;
+	else
+		clear_bit(DMX_MD_DEFERRED_REMOVE, &md->flags);
+	spin_unlock(&dmx_minor_lock);
+	return r;
+}
+
+/* Creation and teardown. */
+
+static int dmx_minor_alloc(struct mapped_device *md, int minor)
+{
+	int r;
+
+	if (minor >= 0 && minor >= (1 << MINORBITS))
+		return -EINVAL;
+
+	idr_preload(GFP_KERNEL);
+	spin_lock(&dmx_minor_lock);
+	if (minor >= 0)
+		r = idr_alloc(&dmx_minor_idr, md, minor, minor + 1, GFP_NOWAIT);
+	else
+		r = idr_alloc(&dmx_minor_idr, md, 0, 1 << MINORBITS, GFP_NOWAIT);
+	spin_unlock(&dmx_minor_lock);
+	idr_preload_end();
+
+	if (r == -ENOSPC)
+		return minor >= 0 ? -EBUSY : -ENOSPC;
+	return r;
+}
+
+static void dmx_minor_free(int minor)
+{
+	spin_lock(&dmx_minor_lock);
+	idr_remove(&dmx_minor_idr, minor);
+	spin_unlock(&dmx_minor_lock);
+}
+
+static int dmx_md_alloc_io(struct mapped_device *md)
+{
+	int r;
+
+	r = init_srcu_struct(&md->io_srcu);
+	if (r)
+		return r;
+	r = bioset_init(&md->split_set, BIO_POOL_SIZE, 0, 0);
+	if (r)
+		goto bad_srcu;
+	r = bioset_init(&md->flush_set, BIO_POOL_SIZE, 0, 0);
+	if (r)
+		goto bad_split;
+	r = -ENOMEM;
+	md->wq = alloc_workqueue("kdmxd/%d", WQ_MEM_RECLAIM, 0, md->minor);
+	if (!md->wq)
+		goto bad_flush;
+	return 0;
+
+bad_flush:
+	bioset_exit(&md->flush_set);
+bad_split:
+	bioset_exit(&md->split_set);
+bad_srcu:
+	cleanup_srcu_struct(&md->io_srcu);
+	return r;
+}
+
+static void dmx_md_free_io(struct mapped_device *md)
+{
+	destroy_workqueue(md->wq);
+	bioset_exit(&md->flush_set);
+	bioset_exit(&md->split_set);
+	cleanup_srcu_struct(&md->io_srcu);
+}
+
+static int dmx_md_alloc_disk(struct mapped_device *md)
+{
+	struct gendisk *disk;
+	int r;
+
+	disk = dmx_compat_alloc_disk();
+	if (!disk)
+		return -ENOMEM;
+	disk->major = dmx_major;
+	disk->first_minor = md->minor;
+	disk->minors = 1;
+	disk->flags |= GENHD_FL_NO_PART;
+	disk->fops = &dmx_blk_ops;
+	disk->private_data = md;
+	snprintf(disk->disk_name, sizeof(disk->disk_name), "dm-%d", md->minor);
+	set_capacity(disk, 0);
+	md->disk = disk;
+
+	r = add_disk(disk);
+	if (r)
+		goto bad_put;
+	r = dmx_sysfs_init(md);
+	if (r)
+		goto bad_del;
+	return 0;
+
+bad_del:
+	del_gendisk(disk);
+bad_put:
+	put_disk(disk);
+	md->disk = NULL;
+	return r;
+}
+
+int dmx_md_create(int minor, struct mapped_device **result)
+{
+	struct mapped_device *md;
+	int r;
+
+	md = kzalloc(sizeof(*md), GFP_KERNEL);
+	if (!md)
+		return -ENOMEM;
+
+	r = dmx_minor_alloc(md, minor);
+	if (r < 0)
+		goto bad_free;
+	md->minor = r;
+
+	atomic_set(&md->holders, 1);
+	mutex_init(&md->suspend_lock);
+	atomic_set(&md->pending, 0);
+	init_waitqueue_head(&md->wait);
+	spin_lock_init(&md->deferred_lock);
+	bio_list_init(&md->deferred);
+	INIT_WORK(&md->requeue_work, dmx_requeue_work);
+	atomic_set(&md->event_nr, 0);
+	init_waitqueue_head(&md->eventq);
+	atomic_set(&md->uevent_seq, 0);
+
+	r = dmx_md_alloc_io(md);
+	if (r)
+		goto bad_minor;
+	r = dmx_md_alloc_disk(md);
+	if (r)
+		goto bad_io;
+
+	*result = md;
+	return 0;
+
+bad_io:
+	dmx_md_free_io(md);
+bad_minor:
+	dmx_minor_free(md->minor);
+bad_free:
+	kfree(md);
+	return r;
+}
+
+/* Stops all I/O for good: held bios fail, in-flight clones complete. */
+static void dmx_md_kill_io(struct mapped_device *md)
+{
+	blk_mark_disk_dead(md->disk);
+	synchronize_srcu(&md->io_srcu);
+	dmx_fail_deferred(md);
+	wait_event(md->wait, !atomic_read(&md->pending));
+	flush_workqueue(md->wq);
+	dmx_fail_deferred(md);
+}
+
+static void dmx_md_unbind(struct mapped_device *md)
+{
+	struct dmx_table *map;
+
+	mutex_lock(&md->suspend_lock);
+	map = rcu_dereference_protected(md->map,
+					lockdep_is_held(&md->suspend_lock));
+	if (map && !dmx_md_suspended(md)) {
+		dmx_table_presuspend(map);
+		dmx_table_postsuspend(map);
+	}
+	set_bit(DMX_MD_SUSPENDED, &md->flags);
+	RCU_INIT_POINTER(md->map, NULL);
+	mutex_unlock(&md->suspend_lock);
+
+	synchronize_srcu(&md->io_srcu);
+	dmx_table_destroy(map);
+}
+
+/*
+ * Tears down a device already taken out of the registry and marked
+ * DELETING.  The caller holds one reference and gives it up here.
+ */
+void dmx_md_destroy(struct mapped_device *md)
+{
+	dmx_md_kill_io(md);
+	dmx_md_unbind(md);
+
+	dmx_sysfs_exit(md);
+	del_gendisk(md->disk);
+
+	wait_var_event(&md->holders, atomic_read(&md->holders) == 1);
+
+	dmx_minor_free(md->minor);
+	put_disk(md->disk);
+	dmx_md_free_io(md);
+	/* Completions may still be inside dmx_pending_dec()'s RCU section. */
+	synchronize_rcu();
+	kfree(md);
+}
+
+/* Events. */
+
+void dmx_md_event(struct mapped_device *md)
+{
+	atomic_inc(&md->event_nr);
+	wake_up(&md->eventq);
+	dmx_issue_global_event();
+}
+
+u32 dmx_md_event_nr(struct mapped_device *md)
+{
+	return atomic_read(&md->event_nr);
+}
+
+int dmx_md_wait_event(struct mapped_device *md, u32 event_nr)
+{
+	return wait_event_interruptible(md->eventq,
+					event_nr != (u32)atomic_read(&md->event_nr));
+}
+
+int dmx_md_uevent(struct mapped_device *md, enum kobject_action action,
+		  u32 cookie, bool resized)
+{
+	char cookie_env[sizeof(DMX_COOKIE_ENV) + 12];
+	char *envp[3] = { NULL, NULL, NULL };
+	char **env = envp;
+	unsigned int noio;
+	int r;
+
+	if (cookie) {
+		snprintf(cookie_env, sizeof(cookie_env), DMX_COOKIE_ENV "=%u",
+			 cookie);
+		*env++ = cookie_env;
+	}
+	if (resized)
+		*env++ = "RESIZE=1";
+
+	/* A suspended device may be under us: allocate without I/O. */
+	noio = memalloc_noio_save();
+	r = kobject_uevent_env(&disk_to_dev(md->disk)->kobj, action, envp);
+	memalloc_noio_restore(noio);
+	return r;
+}
+
+int dmx_md_set_geometry(struct mapped_device *md, struct hd_geometry *geo)
+{
+	sector_t size = (sector_t)geo->cylinders * geo->heads * geo->sectors;
+
+	if (geo->start > size) {
+		pr_err(DMX_MSG_PREFIX ": %s: geometry start beyond its size\n",
+		       md->name);
+		return -EINVAL;
+	}
+	mutex_lock(&md->suspend_lock);
+	md->geometry = *geo;
+	mutex_unlock(&md->suspend_lock);
+	return 0;
+}
+
+dev_t dmx_md_devt(struct mapped_device *md)
+{
+	return disk_devt(md->disk);
+}
+
+struct dmx_table *dmx_md_get_live_table(struct mapped_device *md, int *idx)
+{
+	*idx = srcu_read_lock(&md->io_srcu);
+	return srcu_dereference(md->map, &md->io_srcu);
+}
+
+void dmx_md_put_live_table(struct mapped_device *md, int idx)
+{
+	srcu_read_unlock(&md->io_srcu, idx);
+}
+
+/* Module-wide state. */
+
+int dmx_core_init(void)
+{
+	int r;
+
+	dmx_deferred_remove_wq = alloc_workqueue("kdmx_remove", WQ_UNBOUND, 1);
+	if (!dmx_deferred_remove_wq)
+		return -ENOMEM;
+
+	r = register_blkdev(0, DMX_NAME);
+	if (r < 0) {
+		destroy_workqueue(dmx_deferred_remove_wq);
+		return r;
+	}
+	dmx_major = r;
+	return 0;
+}
+
+void dmx_core_exit(void)
+{
+	flush_workqueue(dmx_deferred_remove_wq);
+	destroy_workqueue(dmx_deferred_remove_wq);
+	unregister_blkdev(dmx_major, DMX_NAME);
+	idr_destroy(&dmx_minor_idr);
+}

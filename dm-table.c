@@ -1,0 +1,445 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Tables: parsing target lines into a sorted, gap-free array of targets,
+ * the devices those targets use, the queue limits they stack up to, and
+ * the lookup of the target for a sector.
+ *
+ * A table is validated whole at load time (contiguous from sector 0,
+ * known types, constructors happy, devices present and large enough,
+ * block-size aligned), so a resume never meets a table it cannot use.
+ */
+#include <linux/blkdev.h>
+#include <linux/ctype.h>
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+
+#include "dmx-core.h"
+
+#define DMX_TABLE_ERR(t, fmt, ...) \
+	pr_err(DMX_MSG_PREFIX ": %s: " fmt "\n", (t)->md->name, ##__VA_ARGS__)
+
+/* Exclusive opens of underlying devices are made in dmx's name. */
+static int dmx_claim;
+
+int dmx_table_create(struct mapped_device *md, dmx_mode_t mode,
+		     unsigned int num_targets, struct dmx_table **result)
+{
+	struct dmx_table *t;
+
+	if (!num_targets || num_targets > DMX_MAX_TARGETS) {
+		pr_err(DMX_MSG_PREFIX ": %s: target count %u out of range\n",
+		       md->name, num_targets);
+		return -EINVAL;
+	}
+
+	t = kzalloc(sizeof(*t), GFP_KERNEL);
+	if (!t)
+		return -ENOMEM;
+	t->targets = kvcalloc(num_targets, sizeof(*t->targets), GFP_KERNEL);
+	if (!t->targets) {
+		kfree(t);
+		return -ENOMEM;
+	}
+	t->md = md;
+	t->mode = mode;
+	t->num_allocated = num_targets;
+	INIT_LIST_HEAD(&t->devices);
+	*result = t;
+	return 0;
+}
+
+void dmx_table_destroy(struct dmx_table *t)
+{
+	struct dmx_dev *dd, *tmp;
+	unsigned int i;
+
+	if (!t)
+		return;
+
+	for (i = t->num_targets; i-- > 0;) {
+		struct dmx_target *ti = &t->targets[i];
+
+		if (ti->type->dtr)
+			ti->type->dtr(ti);
+		dmx_put_target_type(ti->type);
+	}
+
+	list_for_each_entry_safe(dd, tmp, &t->devices, list) {
+		DMX_TABLE_ERR(t, "target left device %s open", dd->name);
+		list_del(&dd->list);
+		dmx_compat_close_bdev(&dd->handle);
+		kfree(dd);
+	}
+
+	if (t->clone_set_ready)
+		bioset_exit(&t->clone_set);
+	kvfree(t->targets);
+	kfree(t);
+}
+
+/*
+ * Splits a parameter string into words in place.  A backslash makes the
+ * next character part of the word, so a word can hold a space.  The argv
+ * array is at most one pointer per two input bytes, so user input bounds
+ * both the loop and the allocation.
+ */
+int dmx_split_args(char *input, unsigned int *argc, char ***argv)
+{
+	unsigned int n = 0, max = strlen(input) / 2 + 1;
+	char **words;
+	char *in = input, *out;
+
+	words = kmalloc_array(max, sizeof(*words), GFP_KERNEL);
+	if (!words)
+		return -ENOMEM;
+
+	for (;;) {
+		while (isspace(*in))
+			in++;
+		if (!*in)
+			break;
+		words[n++] = out = in;
+		while (*in && !isspace(*in)) {
+			if (*in == '\\' && in[1])
+				in++;
+			*out++ = *in++;
+		}
+		if (*in)
+			in++;
+		*out = '\0';
+	}
+
+	*argc = n;
+	*argv = words;
+	return 0;
+}
+
+static int dmx_table_check_placement(struct dmx_table *t, sector_t start,
+				     sector_t len)
+{
+	sector_t expected = t->size;
+
+	if (t->num_targets >= t->num_allocated) {
+		DMX_TABLE_ERR(t, "more targets than the %u announced",
+			      t->num_allocated);
+		return -EINVAL;
+	}
+	if (!len) {
+		DMX_TABLE_ERR(t, "zero-length target at sector %llu",
+			      (unsigned long long)start);
+		return -EINVAL;
+	}
+	if (start != expected) {
+		DMX_TABLE_ERR(t, "target at sector %llu leaves a %s at sector %llu",
+			      (unsigned long long)start,
+			      start > expected ? "gap" : "overlap",
+			      (unsigned long long)expected);
+		return -EINVAL;
+	}
+	if (start + len < start) {
+		DMX_TABLE_ERR(t, "target at sector %llu is too long",
+			      (unsigned long long)start);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int dmx_table_add_target(struct dmx_table *t, const char *type,
+			 sector_t start, sector_t len, char *params)
+{
+	struct dmx_target *ti;
+	unsigned int argc;
+	char **argv;
+	int r;
+
+	r = dmx_table_check_placement(t, start, len);
+	if (r)
+		return r;
+
+	ti = &t->targets[t->num_targets];
+	memset(ti, 0, sizeof(*ti));
+	ti->type = dmx_get_target_type(type);
+	if (!ti->type) {
+		DMX_TABLE_ERR(t, "%s: unknown target type", type);
+		return -EINVAL;
+	}
+	ti->table = t;
+	ti->begin = start;
+	ti->len = len;
+	ti->num_flush_bios = 1;
+
+	r = dmx_split_args(params, &argc, &argv);
+	if (r) {
+		ti->error = "cannot split target parameters";
+		goto bad;
+	}
+	r = ti->type->ctr(ti, argc, argv);
+	kfree(argv);
+	if (r)
+		goto bad;
+
+	t->num_targets++;
+	t->size = start + len;
+	return 0;
+
+bad:
+	DMX_TABLE_ERR(t, "%s: %s (%d)", type, ti->error ?: "constructor failed", r);
+	dmx_put_target_type(ti->type);
+	return r;
+}
+
+/* Index of the last target starting at or before sector. */
+struct dmx_target *dmx_table_find_target(struct dmx_table *t, sector_t sector)
+{
+	unsigned int lo = 0, hi = t->num_targets;
+
+	if (sector >= t->size)
+		return NULL;
+	while (hi - lo > 1) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (t->targets[mid].begin <= sector)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return &t->targets[lo];
+}
+
+/* Underlying devices. */
+
+static int dmx_parse_devt(const char *path, dev_t *dev)
+{
+	unsigned int major, minor;
+	char dummy;
+
+	if (sscanf(path, "%u:%u%c", &major, &minor, &dummy) == 2) {
+		*dev = MKDEV(major, minor);
+		if (MAJOR(*dev) != major || MINOR(*dev) != minor)
+			return -EOVERFLOW;
+		return 0;
+	}
+	if (lookup_bdev(path, dev))
+		return -ENODEV;
+	return 0;
+}
+
+static struct dmx_dev *dmx_table_find_dev(struct dmx_table *t, dev_t dev)
+{
+	struct dmx_dev *dd;
+
+	list_for_each_entry(dd, &t->devices, list)
+		if (dd->bdev->bd_dev == dev)
+			return dd;
+	return NULL;
+}
+
+int dmx_get_device(struct dmx_target *ti, const char *path,
+		   struct dmx_dev **result)
+{
+	struct dmx_table *t = ti->table;
+	struct dmx_dev *dd;
+	dev_t dev;
+	int r;
+
+	r = dmx_parse_devt(path, &dev);
+	if (r)
+		return r;
+	if (dev == disk_devt(t->md->disk))
+		return -EINVAL;
+
+	dd = dmx_table_find_dev(t, dev);
+	if (dd) {
+		refcount_inc(&dd->count);
+		*result = dd;
+		return 0;
+	}
+
+	dd = kzalloc(sizeof(*dd), GFP_KERNEL);
+	if (!dd)
+		return -ENOMEM;
+	r = dmx_compat_open_bdev(dev, t->mode, &dmx_claim, &dd->handle);
+	if (r)
+		goto bad_free;
+	dd->bdev = dd->handle.bdev;
+	r = bd_link_disk_holder(dd->bdev, t->md->disk);
+	if (r)
+		goto bad_close;
+
+	refcount_set(&dd->count, 1);
+	snprintf(dd->name, sizeof(dd->name), "%u:%u", MAJOR(dev), MINOR(dev));
+	list_add_tail(&dd->list, &t->devices);
+	*result = dd;
+	return 0;
+
+bad_close:
+	dmx_compat_close_bdev(&dd->handle);
+bad_free:
+	kfree(dd);
+	return r;
+}
+EXPORT_SYMBOL_GPL(dmx_get_device);
+
+void dmx_put_device(struct dmx_target *ti, struct dmx_dev *dd)
+{
+	if (!refcount_dec_and_test(&dd->count))
+		return;
+	list_del(&dd->list);
+	bd_unlink_disk_holder(dd->bdev, ti->table->md->disk);
+	dmx_compat_close_bdev(&dd->handle);
+	kfree(dd);
+}
+EXPORT_SYMBOL_GPL(dmx_put_device);
+
+dmx_mode_t dmx_target_mode(struct dmx_target *ti)
+{
+	return ti->table->mode;
+}
+EXPORT_SYMBOL_GPL(dmx_target_mode);
+
+void dmx_target_event(struct dmx_target *ti)
+{
+	dmx_md_event(ti->table->md);
+}
+EXPORT_SYMBOL_GPL(dmx_target_event);
+
+/* Queue limits. */
+
+static int dmx_stack_device_limits(struct dmx_target *ti, struct dmx_dev *dd,
+				   sector_t start, sector_t len, void *data)
+{
+	struct queue_limits *lim = data;
+	struct block_device *bdev = dd->bdev;
+	sector_t dev_size = bdev_nr_sectors(bdev);
+
+	if (start >= dev_size || len > dev_size - start) {
+		DMX_TABLE_ERR(ti->table,
+			      "%pg too small for target: start=%llu, len=%llu, dev_size=%llu",
+			      bdev, (unsigned long long)start,
+			      (unsigned long long)len,
+			      (unsigned long long)dev_size);
+		return -EINVAL;
+	}
+	blk_stack_limits(lim, &bdev_get_queue(bdev)->limits,
+			 get_start_sect(bdev) + start);
+	return 0;
+}
+
+static int dmx_table_check_alignment(struct dmx_table *t,
+				     const struct queue_limits *lim)
+{
+	sector_t mask = (lim->logical_block_size >> SECTOR_SHIFT) - 1;
+	unsigned int i;
+
+	for (i = 0; i < t->num_targets; i++) {
+		struct dmx_target *ti = &t->targets[i];
+
+		if ((ti->begin | ti->len) & mask) {
+			DMX_TABLE_ERR(t, "target at sector %llu (len %llu) not aligned to logical block size %u",
+				      (unsigned long long)ti->begin,
+				      (unsigned long long)ti->len,
+				      lim->logical_block_size);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int dmx_table_calculate_limits(struct dmx_table *t)
+{
+	struct queue_limits ti_limits;
+	unsigned int i;
+	int r;
+
+	blk_set_stacking_limits(&t->limits);
+	for (i = 0; i < t->num_targets; i++) {
+		struct dmx_target *ti = &t->targets[i];
+
+		blk_set_stacking_limits(&ti_limits);
+		if (ti->type->iterate_devices) {
+			r = ti->type->iterate_devices(ti, dmx_stack_device_limits,
+						      &ti_limits);
+			if (r)
+				return r;
+		}
+		if (blk_stack_limits(&t->limits, &ti_limits, 0) < 0)
+			pr_warn(DMX_MSG_PREFIX ": %s: target at sector %llu misaligns the device\n",
+				t->md->name, (unsigned long long)ti->begin);
+	}
+	return dmx_table_check_alignment(t, &t->limits);
+}
+
+int dmx_table_complete(struct dmx_table *t)
+{
+	unsigned int i, per_io = 0;
+	int r;
+
+	if (!t->num_targets) {
+		DMX_TABLE_ERR(t, "table has no targets");
+		return -EINVAL;
+	}
+
+	r = dmx_table_calculate_limits(t);
+	if (r)
+		return r;
+
+	for (i = 0; i < t->num_targets; i++)
+		per_io = max(per_io, t->targets[i].per_io_data_size);
+	t->per_io_size = ALIGN(per_io, __alignof__(long long));
+
+	r = dmx_bio_init_clone_set(&t->clone_set, t->per_io_size);
+	if (r)
+		return r;
+	t->clone_set_ready = true;
+	return 0;
+}
+
+/* Suspend and resume hooks, in table order. */
+
+void dmx_table_presuspend(struct dmx_table *t)
+{
+	unsigned int i;
+
+	for (i = 0; i < t->num_targets; i++)
+		if (t->targets[i].type->presuspend)
+			t->targets[i].type->presuspend(&t->targets[i]);
+}
+
+void dmx_table_postsuspend(struct dmx_table *t)
+{
+	unsigned int i;
+
+	for (i = 0; i < t->num_targets; i++)
+		if (t->targets[i].type->postsuspend)
+			t->targets[i].type->postsuspend(&t->targets[i]);
+}
+
+int dmx_table_preresume(struct dmx_table *t)
+{
+	unsigned int i;
+	int r;
+
+	for (i = 0; i < t->num_targets; i++) {
+		struct dmx_target *ti = &t->targets[i];
+
+		if (!ti->type->preresume)
+			continue;
+		r = ti->type->preresume(ti);
+		if (r) {
+			DMX_TABLE_ERR(t, "%s: preresume failed (%d)",
+				      ti->type->name, r);
+			return r;
+		}
+	}
+	return 0;
+}
+
+void dmx_table_resume(struct dmx_table *t)
+{
+	unsigned int i;
+
+	for (i = 0; i < t->num_targets; i++)
+		if (t->targets[i].type->resume)
+			t->targets[i].type->resume(&t->targets[i]);
+}

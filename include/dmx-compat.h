@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Everything that differs between the kernels dmx builds against lives
+ * here, behind one small set of helpers, so the rest of the module reads
+ * as plain kernel code.  Only the 6.1 block layer interface is wired up
+ * so far; a newer kernel fails the build here rather than somewhere
+ * obscure.
+ */
+#ifndef DMX_COMPAT_H
+#define DMX_COMPAT_H
+
+#include <linux/version.h>
+#include <linux/blkdev.h>
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 1, 0) || \
+	LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#error "dmx: only the 6.1 block layer interface is supported so far"
+#endif
+
+/* The open mode of an underlying device. */
+typedef fmode_t dmx_mode_t;
+#define DMX_MODE_READ	FMODE_READ
+#define DMX_MODE_WRITE	FMODE_WRITE
+
+/* An exclusively opened underlying block device. */
+struct dmx_bdev_handle {
+	struct block_device *bdev;
+	dmx_mode_t mode;
+};
+
+static inline int dmx_compat_open_bdev(dev_t dev, dmx_mode_t mode, void *holder,
+				       struct dmx_bdev_handle *h)
+{
+	struct block_device *bdev;
+
+	bdev = blkdev_get_by_dev(dev, mode | FMODE_EXCL, holder);
+	if (IS_ERR(bdev))
+		return PTR_ERR(bdev);
+	h->bdev = bdev;
+	h->mode = mode;
+	return 0;
+}
+
+static inline void dmx_compat_close_bdev(struct dmx_bdev_handle *h)
+{
+	blkdev_put(h->bdev, h->mode | FMODE_EXCL);
+}
+
+static inline struct gendisk *dmx_compat_alloc_disk(void)
+{
+	return blk_alloc_disk(NUMA_NO_NODE);
+}
+
+/*
+ * Installs stacked limits on a bio-based queue.  Flush and FUA are always
+ * advertised: the queue then hands them to us and we pass them on, and
+ * an underlying device without a volatile cache simply drops them.
+ */
+static inline void dmx_compat_apply_limits(struct request_queue *q,
+					   const struct queue_limits *lim)
+{
+	q->limits = *lim;
+	blk_queue_write_cache(q, true, true);
+}
+
+static inline int dmx_compat_freeze_bdev(struct block_device *bdev)
+{
+	return freeze_bdev(bdev);
+}
+
+static inline void dmx_compat_thaw_bdev(struct block_device *bdev)
+{
+	thaw_bdev(bdev);
+}
+
+#endif /* DMX_COMPAT_H */

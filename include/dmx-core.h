@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Internal interfaces between the parts of the dmx core: mapped devices
+ * (dm-core.c), their bio path (dm-bio.c), suspend and table swap
+ * (dm-suspend.c), tables (dm-table.c), the target registry
+ * (dm-target.c), sysfs (dm-sysfs.c) and the control device
+ * (dm-ioctl*.c).
+ */
+#ifndef DMX_CORE_H
+#define DMX_CORE_H
+
+#include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/hdreg.h>
+#include <linux/kobject.h>
+#include <linux/mutex.h>
+#include <linux/rbtree.h>
+#include <linux/srcu.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include "dmx.h"
+#include "uapi/dmx-ioctl.h"
+
+#define DMX_NAME	"device-mapper"
+
+/*
+ * A data_size above this is refused: it bounds the kernel copy of a
+ * request (a 100,000-target table needs about 7 MiB).
+ */
+#define DMX_MAX_IOCTL_SIZE	(64U << 20)
+#define DMX_MAX_TARGETS		1000000U
+
+/*
+ * A table: an array of targets sorted by first sector, covering the
+ * device from sector 0 without gaps, and the devices they refer to.
+ * Immutable once complete; owned by whoever holds the pointer (the
+ * inactive slot, the active slot, or a command in flight).
+ */
+struct dmx_table {
+	struct mapped_device *md;
+	dmx_mode_t mode;
+	unsigned int num_targets;
+	unsigned int num_allocated;
+	struct dmx_target *targets;
+	struct list_head devices;	/* struct dmx_dev, unique per dev_t */
+	sector_t size;
+
+	/* Filled in by dmx_table_complete(). */
+	unsigned int per_io_size;	/* aligned target data before each clone */
+	struct bio_set clone_set;
+	bool clone_set_ready;
+	struct queue_limits limits;
+};
+
+/* md->flags bits. */
+enum {
+	DMX_MD_BLOCK_IO,	/* new bios are held on md->deferred */
+	DMX_MD_SUSPENDED,	/* suspend completed, resume pending */
+	DMX_MD_FROZEN,		/* we froze the filesystem on it */
+	DMX_MD_DELETING,	/* being removed: opens are refused */
+	DMX_MD_DEFERRED_REMOVE,	/* remove on last close */
+};
+
+struct mapped_device {
+	/*
+	 * Identity.  name, uuid and the tree nodes are protected by
+	 * dmx_registry_lock (dm-ioctl-dev.c); the ioctl layer owns them.
+	 */
+	char name[DM_NAME_LEN];
+	char uuid[DM_UUID_LEN];
+	struct rb_node name_node;
+	struct rb_node uuid_node;
+	bool in_uuid_tree;
+	/* Staged by TABLE_LOAD, taken by resume; dmx_registry_lock. */
+	struct dmx_table *inactive;
+
+	int minor;
+	struct gendisk *disk;
+	/*
+	 * References: one for the registry while the device is listed,
+	 * one for each command or work item using it.  dmx_md_destroy()
+	 * waits for all but its own to drop.
+	 */
+	atomic_t holders;
+	unsigned long flags;		/* DMX_MD_* bits, atomic */
+
+	/* Serialises suspend, resume, table swap and teardown. */
+	struct mutex suspend_lock;
+	/* The active table: bio path reads under io_srcu. */
+	struct dmx_table __rcu *map;
+	struct srcu_struct io_srcu;
+
+	/* Clones in flight; md->wait wakes when it drops to zero. */
+	atomic_t pending;
+	wait_queue_head_t wait;
+
+	/*
+	 * Bios held while DMX_MD_BLOCK_IO is set, and data bios waiting
+	 * for their preflush.  deferred_lock also orders the BLOCK_IO
+	 * test against the flag's clearing on resume.
+	 */
+	spinlock_t deferred_lock;
+	struct bio_list deferred;
+	struct work_struct requeue_work;
+	struct workqueue_struct *wq;
+
+	struct bio_set split_set;	/* bio_split() at target boundaries */
+	struct bio_set flush_set;	/* empty flushes ahead of data */
+
+	atomic_t event_nr;
+	wait_queue_head_t eventq;
+	atomic_t uevent_seq;
+
+	/* Opens of the block device; dmx_open_lock orders against removal. */
+	int open_count;
+
+	struct hd_geometry geometry;	/* suspend_lock */
+
+	struct kobject kobj;		/* /sys/block/dm-N/dm */
+	struct completion kobj_released;
+};
+
+/* dm-core.c: mapped device lifetime and block device. */
+int dmx_core_init(void);
+void dmx_core_exit(void);
+int dmx_md_create(int minor, struct mapped_device **result);
+void dmx_md_get(struct mapped_device *md);
+void dmx_md_put(struct mapped_device *md);
+int dmx_md_lock_for_deletion(struct mapped_device *md, bool mark_deferred,
+			     bool only_deferred);
+void dmx_md_destroy(struct mapped_device *md);
+int dmx_md_open_count(struct mapped_device *md);
+bool dmx_md_deferred_remove(struct mapped_device *md);
+int dmx_md_cancel_deferred_remove(struct mapped_device *md);
+void dmx_md_event(struct mapped_device *md);
+u32 dmx_md_event_nr(struct mapped_device *md);
+int dmx_md_wait_event(struct mapped_device *md, u32 event_nr);
+int dmx_md_uevent(struct mapped_device *md, enum kobject_action action,
+		  u32 cookie, bool resized);
+int dmx_md_set_geometry(struct mapped_device *md, struct hd_geometry *geo);
+dev_t dmx_md_devt(struct mapped_device *md);
+struct dmx_table *dmx_md_get_live_table(struct mapped_device *md, int *idx);
+void dmx_md_put_live_table(struct mapped_device *md, int idx);
+
+/* dm-bio.c: the I/O path. */
+int dmx_bio_init_clone_set(struct bio_set *bs, unsigned int per_io_size);
+void dmx_submit_bio(struct bio *bio);
+void dmx_requeue_work(struct work_struct *work);
+void dmx_fail_deferred(struct mapped_device *md);
+
+/* dm-suspend.c: suspend, resume and table swap. */
+#define DMX_SUSPEND_LOCKFS	(1U << 0)
+#define DMX_SUSPEND_NOFLUSH	(1U << 1)
+bool dmx_md_suspended(struct mapped_device *md);
+int dmx_md_suspend(struct mapped_device *md, unsigned int flags);
+int dmx_md_resume(struct mapped_device *md);
+struct dmx_table *dmx_md_swap_table(struct mapped_device *md,
+				    struct dmx_table *table);
+
+/* dm-table.c: tables. */
+int dmx_table_create(struct mapped_device *md, dmx_mode_t mode,
+		     unsigned int num_targets, struct dmx_table **result);
+void dmx_table_destroy(struct dmx_table *t);
+int dmx_table_add_target(struct dmx_table *t, const char *type,
+			 sector_t start, sector_t len, char *params);
+int dmx_table_complete(struct dmx_table *t);
+struct dmx_target *dmx_table_find_target(struct dmx_table *t, sector_t sector);
+void dmx_table_presuspend(struct dmx_table *t);
+void dmx_table_postsuspend(struct dmx_table *t);
+int dmx_table_preresume(struct dmx_table *t);
+void dmx_table_resume(struct dmx_table *t);
+int dmx_split_args(char *input, unsigned int *argc, char ***argv);
+
+/* dm-target.c: the registry of target types. */
+struct dmx_target_type *dmx_get_target_type(const char *name);
+void dmx_put_target_type(struct dmx_target_type *tt);
+void dmx_target_iterate(void (*fn)(struct dmx_target_type *tt, void *data),
+			void *data);
+
+/* dm-sysfs.c: /sys/block/dm-N/dm. */
+int dmx_sysfs_init(struct mapped_device *md);
+void dmx_sysfs_exit(struct mapped_device *md);
+
+/* dm-ioctl*.c: the control device and the name registry. */
+int dmx_ioctl_init(void);
+void dmx_ioctl_exit(void);
+void dmx_issue_global_event(void);
+void dmx_registry_remove_deferred(void);
+void dmx_registry_exit(void);
+int dmx_registry_copy_name_uuid(struct mapped_device *md, char *name,
+				char *uuid);
+
+#endif /* DMX_CORE_H */
