@@ -411,12 +411,14 @@ dev_t dmx_md_devt(struct mapped_device *md)
 }
 
 struct dmx_table *dmx_md_get_live_table(struct mapped_device *md, int *idx)
+	__acquires(md->io_srcu)
 {
 	*idx = srcu_read_lock(&md->io_srcu);
 	return srcu_dereference(md->map, &md->io_srcu);
 }
 
 void dmx_md_put_live_table(struct mapped_device *md, int idx)
+	__releases(md->io_srcu)
 {
 	srcu_read_unlock(&md->io_srcu, idx);
 }
