@@ -168,8 +168,9 @@ static int dmx_minor_alloc(struct mapped_device *md, int minor)
 	spin_unlock(&dmx_minor_lock);
 	idr_preload_end();
 
+	/* v4 reports a requested minor that is taken as ENXIO. */
 	if (r == -ENOSPC)
-		return minor >= 0 ? -EBUSY : -ENOSPC;
+		return minor >= 0 ? -ENXIO : -ENOSPC;
 	return r;
 }
 

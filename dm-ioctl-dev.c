@@ -105,11 +105,15 @@ out:
 	return r;
 }
 
-/* Unlists md; returns its inactive table for the caller to destroy. */
+/*
+ * Unlists md; returns its inactive table for the caller to destroy.  A
+ * last event ends any DEV_WAIT on md, whose reference teardown awaits.
+ */
 static struct dmx_table *dmx_registry_unlink(struct mapped_device *md)
 {
 	struct dmx_table *inactive = md->inactive;
 
+	dmx_md_event(md);
 	rb_erase(&md->name_node, &dmx_name_tree);
 	if (md->in_uuid_tree) {
 		rb_erase(&md->uuid_node, &dmx_uuid_tree);

@@ -109,14 +109,17 @@ int dmx_md_resume(struct mapped_device *md)
 	if (!dmx_md_suspended(md))
 		goto out;
 
+	/* Nothing to resume into: the device stays suspended. */
 	map = rcu_dereference_protected(md->map,
 					lockdep_is_held(&md->suspend_lock));
-	if (map) {
-		r = dmx_table_preresume(map);
-		if (r)
-			goto out;
-		dmx_table_resume(map);
+	if (!map) {
+		r = -EINVAL;
+		goto out;
 	}
+	r = dmx_table_preresume(map);
+	if (r)
+		goto out;
+	dmx_table_resume(map);
 
 	clear_bit(DMX_MD_SUSPENDED, &md->flags);
 	dmx_unblock_io(md);
@@ -145,6 +148,9 @@ struct dmx_table *dmx_md_swap_table(struct mapped_device *md,
 	old = rcu_dereference_protected(md->map,
 					lockdep_is_held(&md->suspend_lock));
 	dmx_compat_apply_limits(md->disk->queue, &table->limits);
+	/* A geometry describes one size; a new size forgets it. */
+	if (get_capacity(md->disk) != table->size)
+		memset(&md->geometry, 0, sizeof(md->geometry));
 	set_capacity(md->disk, table->size);
 	set_disk_ro(md->disk, !(table->mode & DMX_MODE_WRITE));
 	rcu_assign_pointer(md->map, table);

@@ -1,0 +1,740 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Shared helpers for the ioctl-level tests: building dm ioctl v4
+ * requests, the common device and table commands, ramdisks, opening a
+ * mapped device by number, and work run in a child process so that a
+ * test can check whether it blocks.
+ *
+ * Header-only: every test program is one .c file.  Functions return 0
+ * or a negative errno, never abort; the tests assert on the result.
+ *
+ * Devices made with dmx_create() are remembered, and dmx_cleanup()
+ * (called from each fixture's teardown) resumes and removes them, in
+ * reverse order of creation, so stacked devices go top first.
+ */
+#ifndef DMX_TEST_H
+#define DMX_TEST_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dmx-ioctl.h"
+
+#define DMX_CONTROL_PATH	"/dev/" DM_DIR "/" DM_CONTROL_NODE
+
+/* Payload room of a request; enough for every table the tests load. */
+#define DMX_REQ_DATA		16384
+
+/* Ramdisks the tests use: like tests/lib/tap.sh's `ramdisks 4 64`. */
+#define DMX_RAM_COUNT		4
+#define DMX_RAM_MB		64
+#define DMX_RAM_SECTORS		((uint64_t)DMX_RAM_MB * 2048)
+
+/* How long a blocked operation is given to prove it stays blocked. */
+#define DMX_BLOCKED_MS		400
+/* How long an operation that must finish is given to finish. */
+#define DMX_FINISH_MS		10000
+
+/*
+ * One request: the header, then the payload at data_start.  The
+ * header is 312 bytes, a multiple of 8, so data sits right after it.
+ * pos and last are ours (where the next target spec goes); they lie
+ * beyond data_size and are never sent.
+ */
+struct dmx_req {
+	struct dm_ioctl io;
+	char data[DMX_REQ_DATA];
+	size_t pos;
+	struct dm_target_spec *last;
+};
+
+/* One line of a table, as dmsetup would take it. */
+struct dmx_line {
+	uint64_t start;
+	uint64_t len;
+	const char *type;
+	const char *params;
+};
+
+/* True when the reference run uses the stock dm-mod, not dmx. */
+static inline bool dmx_is_stock(void)
+{
+	const char *impl = getenv("DMX_IMPL");
+
+	return impl && !strcmp(impl, "stock");
+}
+
+/* The kernel's huge_encode_dev(), as dm_ioctl.dev carries it. */
+static inline uint64_t dmx_encode_dev(unsigned int major, unsigned int minor)
+{
+	return (minor & 0xff) | ((uint64_t)major << 8) |
+	       ((uint64_t)(minor & ~0xffU) << 12);
+}
+
+static inline unsigned int dmx_dev_major(uint64_t dev)
+{
+	return (dev & 0xfff00) >> 8;
+}
+
+static inline unsigned int dmx_dev_minor(uint64_t dev)
+{
+	return (dev & 0xff) | ((dev >> 12) & 0xfff00);
+}
+
+static inline int dmx_open_control(void)
+{
+	return open(DMX_CONTROL_PATH, O_RDWR | O_CLOEXEC);
+}
+
+/*
+ * A fresh request for the device called name (NULL or "" for none):
+ * interface 4.0.0, the whole buffer as data_size, payload right after
+ * the header.
+ */
+static inline void dmx_req_init(struct dmx_req *r, const char *name)
+{
+	memset(r, 0, sizeof(*r));
+	r->io.version[0] = DM_VERSION_MAJOR;
+	r->io.version[1] = 0;
+	r->io.version[2] = 0;
+	r->io.data_size = offsetof(struct dmx_req, pos);
+	r->io.data_start = offsetof(struct dmx_req, data);
+	if (name)
+		snprintf(r->io.name, sizeof(r->io.name), "%s", name);
+}
+
+/* Same, naming the device by uuid instead. */
+static inline void dmx_req_init_uuid(struct dmx_req *r, const char *uuid)
+{
+	dmx_req_init(r, NULL);
+	snprintf(r->io.uuid, sizeof(r->io.uuid), "%s", uuid);
+}
+
+/* The raw ioctl: 0 or -errno. */
+static inline int dmx_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) ? -errno : 0;
+}
+
+static inline int dmx_call(int fd, unsigned long cmd, struct dmx_req *r)
+{
+	return dmx_ioctl(fd, cmd, &r->io);
+}
+
+/*
+ * Appends a target spec and its parameter string to the payload; each
+ * spec's next is the distance to the one after it, as libdevmapper
+ * builds them.
+ */
+static inline int dmx_req_add_target(struct dmx_req *r, uint64_t start,
+				     uint64_t len, const char *type,
+				     const char *params)
+{
+	struct dm_target_spec *spec;
+	size_t plen = strlen(params) + 1;
+	size_t step = (sizeof(*spec) + plen + 7) & ~(size_t)7;
+
+	if (r->pos + step > sizeof(r->data))
+		return -ENOSPC;
+	spec = (struct dm_target_spec *)(r->data + r->pos);
+	memset(spec, 0, step);
+	spec->sector_start = start;
+	spec->length = len;
+	spec->next = step;
+	snprintf(spec->target_type, sizeof(spec->target_type), "%s", type);
+	memcpy(spec + 1, params, plen);
+	r->pos += step;
+	r->last = spec;
+	r->io.target_count++;
+	return 0;
+}
+
+static inline int dmx_req_add_lines(struct dmx_req *r,
+				    const struct dmx_line *lines, unsigned int n)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		ret = dmx_req_add_target(r, lines[i].start, lines[i].len,
+					 lines[i].type, lines[i].params);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * What this test made, for dmx_cleanup(): devices (by name, oldest
+ * first), block device fds and child processes.
+ */
+#define DMX_MAX_TRACKED 16
+struct dmx_state {
+	char names[DMX_MAX_TRACKED][DM_NAME_LEN];
+	int nnames;
+	int fds[DMX_MAX_TRACKED];
+	int nfds;
+	pid_t children[DMX_MAX_TRACKED];
+	int nchildren;
+};
+
+static inline struct dmx_state *dmx_state(void)
+{
+	static struct dmx_state state;
+
+	return &state;
+}
+
+static inline void dmx_track(const char *name)
+{
+	struct dmx_state *st = dmx_state();
+
+	if (st->nnames < DMX_MAX_TRACKED)
+		snprintf(st->names[st->nnames++], DM_NAME_LEN, "%s", name);
+}
+
+static inline void dmx_untrack(const char *name)
+{
+	struct dmx_state *st = dmx_state();
+	int i, j;
+
+	for (i = 0; i < st->nnames; i++) {
+		if (strcmp(st->names[i], name))
+			continue;
+		for (j = i + 1; j < st->nnames; j++)
+			memcpy(st->names[j - 1], st->names[j], DM_NAME_LEN);
+		st->nnames--;
+		return;
+	}
+}
+
+static inline void dmx_retrack(const char *old, const char *new)
+{
+	struct dmx_state *st = dmx_state();
+	int i;
+
+	for (i = 0; i < st->nnames; i++)
+		if (!strcmp(st->names[i], old))
+			snprintf(st->names[i], DM_NAME_LEN, "%s", new);
+}
+
+/* A device name unique to this test process: dmxt-<pid>-<tag>. */
+static inline const char *dmx_name(char *buf, const char *tag)
+{
+	snprintf(buf, DM_NAME_LEN, "dmxt-%d-%s", (int)getpid(), tag);
+	return buf;
+}
+
+/* DEV_CREATE; on success the reply is in *out if given. */
+static inline int dmx_create_ex(int fd, const char *name, const char *uuid,
+				unsigned int flags, uint64_t dev,
+				struct dm_ioctl *out)
+{
+	struct dmx_req r;
+	int ret;
+
+	dmx_req_init(&r, name);
+	if (uuid)
+		snprintf(r.io.uuid, sizeof(r.io.uuid), "%s", uuid);
+	r.io.flags = flags;
+	r.io.dev = dev;
+	ret = dmx_call(fd, DM_DEV_CREATE, &r);
+	if (!ret) {
+		dmx_track(name);
+		if (out)
+			*out = r.io;
+	}
+	return ret;
+}
+
+static inline int dmx_create(int fd, const char *name)
+{
+	return dmx_create_ex(fd, name, NULL, 0, 0, NULL);
+}
+
+static inline int dmx_remove_flags(int fd, const char *name,
+				   unsigned int flags)
+{
+	struct dmx_req r;
+	int ret;
+
+	dmx_req_init(&r, name);
+	r.io.flags = flags;
+	ret = dmx_call(fd, DM_DEV_REMOVE, &r);
+	if (!ret && !(r.io.flags & DM_DEFERRED_REMOVE))
+		dmx_untrack(name);
+	return ret;
+}
+
+static inline int dmx_remove(int fd, const char *name)
+{
+	return dmx_remove_flags(fd, name, 0);
+}
+
+/* TABLE_LOAD of lines into the inactive slot, with extra header flags. */
+static inline int dmx_load_flags(int fd, const char *name, unsigned int flags,
+				 const struct dmx_line *lines, unsigned int n)
+{
+	struct dmx_req r;
+	int ret;
+
+	dmx_req_init(&r, name);
+	r.io.flags = flags;
+	ret = dmx_req_add_lines(&r, lines, n);
+	if (ret)
+		return ret;
+	return dmx_call(fd, DM_TABLE_LOAD, &r);
+}
+
+static inline int dmx_load(int fd, const char *name,
+			   const struct dmx_line *lines, unsigned int n)
+{
+	return dmx_load_flags(fd, name, 0, lines, n);
+}
+
+/* DEV_SUSPEND with flags: suspend if DM_SUSPEND_FLAG is among them. */
+static inline int dmx_suspend_flags(int fd, const char *name,
+				    unsigned int flags, struct dm_ioctl *out)
+{
+	struct dmx_req r;
+	int ret;
+
+	dmx_req_init(&r, name);
+	r.io.flags = flags;
+	ret = dmx_call(fd, DM_DEV_SUSPEND, &r);
+	if (!ret && out)
+		*out = r.io;
+	return ret;
+}
+
+static inline int dmx_suspend(int fd, const char *name)
+{
+	return dmx_suspend_flags(fd, name, DM_SUSPEND_FLAG, NULL);
+}
+
+static inline int dmx_resume(int fd, const char *name)
+{
+	return dmx_suspend_flags(fd, name, 0, NULL);
+}
+
+/* DEV_STATUS (with flags such as DM_QUERY_INACTIVE_TABLE_FLAG). */
+static inline int dmx_status_flags(int fd, const char *name,
+				   unsigned int flags, struct dm_ioctl *out)
+{
+	struct dmx_req r;
+	int ret;
+
+	dmx_req_init(&r, name);
+	r.io.flags = flags;
+	ret = dmx_call(fd, DM_DEV_STATUS, &r);
+	if (!ret && out)
+		*out = r.io;
+	return ret;
+}
+
+static inline int dmx_status(int fd, const char *name, struct dm_ioctl *out)
+{
+	return dmx_status_flags(fd, name, 0, out);
+}
+
+/* TABLE_STATUS into r (flags: DM_STATUS_TABLE_FLAG and so on). */
+static inline int dmx_table_status(int fd, const char *name,
+				   unsigned int flags, struct dmx_req *r)
+{
+	dmx_req_init(r, name);
+	r->io.flags = flags;
+	return dmx_call(fd, DM_TABLE_STATUS, r);
+}
+
+/*
+ * The i-th target spec of a TABLE_STATUS or DEV_WAIT reply; there,
+ * each spec's next counts from the first spec.  NULL past the end.
+ */
+static inline struct dm_target_spec *dmx_reply_spec(struct dmx_req *r,
+						    unsigned int i)
+{
+	char *first = (char *)&r->io + r->io.data_start;
+	char *end = (char *)&r->io + r->io.data_size;
+	struct dm_target_spec *spec = (struct dm_target_spec *)first;
+
+	while (i--) {
+		if (!spec->next)
+			return NULL;
+		spec = (struct dm_target_spec *)(first + spec->next);
+	}
+	if ((char *)(spec + 1) > end)
+		return NULL;
+	return spec;
+}
+
+static inline const char *dmx_spec_params(struct dm_target_spec *spec)
+{
+	return (const char *)(spec + 1);
+}
+
+/* DEV_RENAME name to new (a uuid with DM_UUID_FLAG). */
+static inline int dmx_rename_flags(int fd, const char *name, const char *new,
+				   unsigned int flags, struct dm_ioctl *out)
+{
+	struct dmx_req r;
+	int ret;
+
+	dmx_req_init(&r, name);
+	r.io.flags = flags;
+	snprintf(r.data, sizeof(r.data), "%s", new);
+	ret = dmx_call(fd, DM_DEV_RENAME, &r);
+	if (!ret && !(flags & DM_UUID_FLAG))
+		dmx_retrack(name, new);
+	if (!ret && out)
+		*out = r.io;
+	return ret;
+}
+
+static inline int dmx_rename(int fd, const char *name, const char *new)
+{
+	return dmx_rename_flags(fd, name, new, 0, NULL);
+}
+
+/* Creates name with lines as its active table. */
+static inline int dmx_create_table(int fd, const char *name,
+				   const struct dmx_line *lines, unsigned int n)
+{
+	int ret = dmx_create(fd, name);
+
+	if (!ret)
+		ret = dmx_load(fd, name, lines, n);
+	if (!ret)
+		ret = dmx_resume(fd, name);
+	return ret;
+}
+
+/* A device of len sectors of the zero target. */
+static inline int dmx_create_zero(int fd, const char *name, uint64_t len)
+{
+	struct dmx_line line = { 0, len, "zero", "" };
+
+	return dmx_create_table(fd, name, &line, 1);
+}
+
+/* The dev (huge-encoded) of a device, or 0. */
+static inline uint64_t dmx_dev_of(int fd, const char *name)
+{
+	struct dm_ioctl io;
+
+	if (dmx_status(fd, name, &io))
+		return 0;
+	return io.dev;
+}
+
+/*
+ * Opens the block device dev through a private node in /tmp, so the
+ * test does not depend on udev or devtmpfs naming.  The fd is closed
+ * by dmx_cleanup() unless the test closes it with dmx_close_dev().
+ */
+static inline int dmx_open_dev(uint64_t dev, int flags)
+{
+	struct dmx_state *st = dmx_state();
+	static int serial;
+	char path[64];
+	int fd, err;
+
+	snprintf(path, sizeof(path), "/tmp/dmxt-node-%d-%d", (int)getpid(),
+		 serial++);
+	unlink(path);
+	if (mknod(path, S_IFBLK | 0600,
+		  makedev(dmx_dev_major(dev), dmx_dev_minor(dev))))
+		return -errno;
+	fd = open(path, flags | O_CLOEXEC);
+	err = errno;
+	unlink(path);
+	if (fd < 0)
+		return -err;
+	if (st->nfds < DMX_MAX_TRACKED)
+		st->fds[st->nfds++] = fd;
+	return fd;
+}
+
+static inline int dmx_open_name(int ctl, const char *name, int flags)
+{
+	uint64_t dev = dmx_dev_of(ctl, name);
+
+	return dev ? dmx_open_dev(dev, flags) : -ENXIO;
+}
+
+static inline void dmx_close_dev(int fd)
+{
+	struct dmx_state *st = dmx_state();
+	int i;
+
+	for (i = 0; i < st->nfds; i++) {
+		if (st->fds[i] != fd)
+			continue;
+		st->fds[i] = st->fds[--st->nfds];
+		break;
+	}
+	close(fd);
+}
+
+/* --- work in a child process ------------------------------------------ */
+
+/*
+ * A child runs fn(arg) and reports its long result through a pipe, so
+ * the test can check whether it finished within some time.  The
+ * child shares our control fd (and its ARM_POLL state).
+ */
+struct dmx_bg {
+	pid_t pid;
+	int fd;		/* read end of the result pipe */
+	bool done;
+	long result;
+};
+
+static inline int dmx_bg_start(struct dmx_bg *bg, long (*fn)(void *),
+			       void *arg)
+{
+	struct dmx_state *st = dmx_state();
+	int p[2];
+
+	memset(bg, 0, sizeof(*bg));
+	if (pipe(p))
+		return -errno;
+	fflush(NULL);
+	bg->pid = fork();
+	if (bg->pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -errno;
+	}
+	if (!bg->pid) {
+		long result;
+
+		close(p[0]);
+		result = fn(arg);
+		if (write(p[1], &result, sizeof(result)) != sizeof(result))
+			_exit(2);
+		_exit(0);
+	}
+	close(p[1]);
+	bg->fd = p[0];
+	if (st->nchildren < DMX_MAX_TRACKED)
+		st->children[st->nchildren++] = bg->pid;
+	return 0;
+}
+
+/* True once the child has reported, waiting at most ms for it. */
+static inline bool dmx_bg_wait(struct dmx_bg *bg, int ms)
+{
+	struct pollfd pfd = { .fd = bg->fd, .events = POLLIN };
+	struct timespec now, end;
+	int left = ms;
+
+	if (bg->done)
+		return true;
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += ms / 1000;
+	end.tv_nsec += (ms % 1000) * 1000000L;
+	if (end.tv_nsec >= 1000000000L) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000L;
+	}
+	for (;;) {
+		int r = poll(&pfd, 1, left);
+
+		if (r > 0)
+			break;
+		if (r < 0 && errno != EINTR)
+			return false;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = (end.tv_sec - now.tv_sec) * 1000 +
+		       (end.tv_nsec - now.tv_nsec) / 1000000L;
+		if (left <= 0)
+			return false;
+	}
+	if (read(bg->fd, &bg->result, sizeof(bg->result)) != sizeof(bg->result))
+		bg->result = -EPIPE;
+	bg->done = true;
+	return true;
+}
+
+/* --- ramdisks ------------------------------------------------------------ */
+
+static inline long dmx_read_long(const char *path)
+{
+	char buf[32] = "";
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	return strtol(buf, NULL, 10);
+}
+
+/*
+ * /dev/ram0 .. /dev/ram3 of 64 MiB each, as tap.sh's `ramdisks 4 64`
+ * provides them: brd reused if it has that geometry already, else
+ * (re)loaded.  Contents are not guaranteed to be zero.  0 or -1.
+ */
+static inline int dmx_ramdisks(void)
+{
+	char path[32];
+	struct stat st;
+	int loaded = !access("/sys/module/brd", F_OK);
+
+	if (loaded &&
+	    dmx_read_long("/sys/module/brd/parameters/rd_nr") == DMX_RAM_COUNT &&
+	    dmx_read_long("/sys/module/brd/parameters/rd_size") ==
+	    DMX_RAM_MB * 1024L)
+		goto check;
+	if (loaded && system("rmmod brd >/dev/null 2>&1"))
+		return -1;
+	if (system("modprobe brd rd_nr=4 rd_size=65536 >/dev/null 2>&1"))
+		return -1;
+check:
+	snprintf(path, sizeof(path), "/dev/ram%d", DMX_RAM_COUNT - 1);
+	if (stat(path, &st) || !S_ISBLK(st.st_mode))
+		return -1;
+	return 0;
+}
+
+/* "major:minor" of /dev/ram<i> into buf; 0 or -errno. */
+static inline int dmx_ram(int i, char *buf, size_t size)
+{
+	char path[32];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/dev/ram%d", i);
+	if (stat(path, &st))
+		return -errno;
+	if (!S_ISBLK(st.st_mode))
+		return -ENOTBLK;
+	snprintf(buf, size, "%u:%u", major(st.st_rdev), minor(st.st_rdev));
+	return 0;
+}
+
+/* The huge-encoded dev of /dev/ram<i>, or 0. */
+static inline uint64_t dmx_ram_dev(int i)
+{
+	char path[32];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/dev/ram%d", i);
+	if (stat(path, &st))
+		return 0;
+	return dmx_encode_dev(major(st.st_rdev), minor(st.st_rdev));
+}
+
+/* --- I/O from a child ------------------------------------------------------ */
+
+struct dmx_io_arg {
+	uint64_t dev;
+	off_t offset;
+	size_t len;
+	bool write;
+};
+
+/*
+ * One O_DIRECT read or write through a fresh open of the device:
+ * bytes transferred or -errno.
+ */
+static inline long dmx_direct_io(void *p)
+{
+	struct dmx_io_arg *a = p;
+	void *buf;
+	long ret;
+	int fd;
+
+	fd = dmx_open_dev(a->dev, (a->write ? O_WRONLY : O_RDONLY) | O_DIRECT);
+	if (fd < 0)
+		return fd;
+	if (posix_memalign(&buf, 4096, a->len))
+		return -ENOMEM;
+	memset(buf, 0x5a, a->len);
+	if (a->write)
+		ret = pwrite(fd, buf, a->len, a->offset);
+	else
+		ret = pread(fd, buf, a->len, a->offset);
+	if (ret < 0)
+		ret = -errno;
+	free(buf);
+	close(fd);
+	return ret;
+}
+
+/* --- teardown -------------------------------------------------------------- */
+
+/*
+ * Undoes what a test left behind: drops inactive tables and resumes
+ * every device (so held I/O completes), reaps children, closes block
+ * device fds, then removes the devices, newest first.
+ */
+static inline void dmx_cleanup(int ctl)
+{
+	struct dmx_state *st = dmx_state();
+	struct dmx_req r;
+	int i;
+
+	for (i = st->nnames; i-- > 0;) {
+		dmx_req_init(&r, st->names[i]);
+		dmx_call(ctl, DM_TABLE_CLEAR, &r);
+		dmx_resume(ctl, st->names[i]);
+	}
+	for (i = 0; i < st->nchildren; i++) {
+		kill(st->children[i], SIGKILL);
+		waitpid(st->children[i], NULL, 0);
+	}
+	st->nchildren = 0;
+	for (i = 0; i < st->nfds; i++)
+		close(st->fds[i]);
+	st->nfds = 0;
+	for (i = st->nnames; i-- > 0;) {
+		dmx_req_init(&r, st->names[i]);
+		dmx_call(ctl, DM_DEV_REMOVE, &r);
+	}
+	st->nnames = 0;
+}
+
+/*
+ * Waits until name is gone (DEV_STATUS says ENXIO), for removals that
+ * happen in the kernel's own time (deferred remove on last close).
+ * Between checks it waits on the control fd for a global event, with
+ * a short timeout in case the removal raises none.  0 or -ETIMEDOUT.
+ */
+static inline int dmx_wait_gone(int ctl, const char *name, int ms)
+{
+	struct pollfd pfd = { .fd = ctl, .events = POLLIN };
+	struct dmx_req r;
+	int waited;
+
+	for (waited = 0; waited <= ms; waited += 50) {
+		dmx_req_init(&r, NULL);
+		dmx_call(ctl, DM_DEV_ARM_POLL, &r);
+		if (dmx_status(ctl, name, NULL) == -ENXIO) {
+			dmx_untrack(name);
+			return 0;
+		}
+		poll(&pfd, 1, 50);
+	}
+	return -ETIMEDOUT;
+}
+
+#endif /* DMX_TEST_H */
