@@ -11,10 +11,12 @@
 #   make clean
 
 SHELL := /bin/sh
-DMX_ABI ?= $(shell apt-cache depends linux-headers-amd64 2>/dev/null | \
-	     sed -n 's/.*Depends: linux-headers-\(.*-amd64\)$$/\1/p' | head -n 1)
+# The ABI of the installed linux-headers-amd64 (the archive's candidate
+# before it is installed); tests/vm/kernel.sh boots the matching image.
+DMX_ABI ?= $(shell { dpkg-query -W -f='$${Depends}' linux-headers-amd64 2>/dev/null || \
+	     apt-cache depends linux-headers-amd64 2>/dev/null; } | \
+	     grep -o 'linux-headers-[0-9][^ ,]*' | head -n 1 | sed 's/^linux-headers-//')
 KDIR ?= /usr/src/linux-headers-$(DMX_ABI)
-export DMX_ABI
 
 .PHONY: all modules check demo bench lint install clean deps tests
 

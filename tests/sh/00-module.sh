@@ -1,0 +1,87 @@
+#!/bin/sh
+# The module itself: it loads, registers the control node and the block
+# major, answers dmsetup, refuses to load beside the stock dm-mod and
+# unloads cleanly.  Leaves dmx loaded with no devices.
+#
+# No `set -e`: a failing check is reported and the next one still runs.
+set -u
+. "${DMX_TESTLIB:-/tests/lib}/tap.sh"
+
+CONTROL=/dev/mapper/control
+
+# block_major_registered: /proc/devices lists a block major "device-mapper".
+block_major_registered() {
+	sed -n '/^Block devices:/,$p' /proc/devices | grep -q ' device-mapper$'
+}
+
+# misc_minor_registered: /proc/misc lists minor 236 as "device-mapper".
+misc_minor_registered() {
+	grep -q '^ *236 device-mapper$' /proc/misc
+}
+
+control_node_present() {
+	[ -c $CONTROL ] || { echo "$CONTROL is missing"; return 1; }
+	# misc major 10, minor 236 (stat prints them in hex)
+	node=$(stat -c '%t:%T' $CONTROL)
+	[ "$node" = "a:ec" ] || { echo "$CONTROL is $node, want a:ec (10:236)"; return 1; }
+	block_major_registered || { echo "no block major device-mapper"; cat /proc/devices; return 1; }
+	misc_minor_registered || { echo "no misc 236 device-mapper"; cat /proc/misc; return 1; }
+}
+
+driver_version_is_4_47_0() {
+	out=$(dmsetup version) || return 1
+	echo "$out"
+	echo "$out" | grep -q '^Driver version: *4\.47\.0$'
+}
+
+# Each line is "name vX.Y.Z", and there is at least one.
+targets_well_formed() {
+	out=$(dmsetup targets) || return 1
+	echo "$out"
+	[ -n "$out" ] || { echo "no targets"; return 1; }
+	bad=$(echo "$out" | grep -Ev '^[a-z0-9_-]+ +v[0-9]+\.[0-9]+\.[0-9]+$') || true
+	[ -z "$bad" ] || { echo "malformed: $bad"; return 1; }
+}
+
+# dmx must not load while dm-mod owns misc minor 236 and the
+# "device-mapper" name, must say why in dmesg, and load once it is gone.
+refused_beside_stock_dm() {
+	unload_dm || { echo "cannot unload dmx"; return 1; }
+	modprobe dm-mod || return 1
+	dmesg_mark
+	if insmod "$DMX_KO"; then
+		echo "insmod dmx.ko succeeded beside dm-mod"
+		rmmod dmx
+		rmmod dm_mod
+		return 1
+	fi
+	why=$(dmesg_since | grep 'dmx:')
+	rmmod dm_mod || return 1
+	[ -n "$why" ] || { echo "no 'dmx:' line in dmesg after the refused load"; return 1; }
+	echo "$why"
+	insmod "$DMX_KO"
+}
+
+# After rmmod nothing is left registered, and the module loads again.
+rmmod_leaves_nothing() {
+	unload_dm || { echo "rmmod failed"; return 1; }
+	[ ! -e $CONTROL ] || { echo "$CONTROL still exists"; return 1; }
+	! misc_minor_registered || { echo "misc 236 still registered"; return 1; }
+	! block_major_registered || { echo "block major still registered"; return 1; }
+	use_dmx || { echo "reload failed"; return 1; }
+	[ -c $CONTROL ] || { echo "$CONTROL missing after reload"; return 1; }
+}
+
+use_dmx || die "cannot load the device-mapper"
+tap_plan 5
+check module_loads_and_creates_control_node control_node_present
+check dmsetup_version_reports_driver_version driver_version_is_4_47_0
+check dmsetup_targets_lists_registered_targets targets_well_formed
+if [ "$DMX_IMPL" = stock ]; then
+	skip load_refused_while_stock_dm_holds_control "reference run on stock dm-mod"
+else
+	check load_refused_while_stock_dm_holds_control refused_beside_stock_dm
+fi
+check rmmod_is_clean rmmod_leaves_nothing
+use_dmx || die "cannot reload the device-mapper"
+tap_done

@@ -1,0 +1,76 @@
+#!/bin/sh
+# Compile the C tests into static binaries for the guest.
+#
+# Usage: sh tests/vm/build-tests.sh
+#
+# Every tests/c/NAME.c becomes $DMX_BUILD/bin/NAME (x86_64) and, unless it
+# contains the comment "dmx-test: no-m32", $DMX_BUILD/bin/NAME-m32 (i386,
+# which exercises the kernel's compat ioctl path).  The tests use the
+# kernel's kselftest_harness.h, found in $DMX_HARNESS (tests/vm/kernel.sh
+# extracts it), and include/uapi.  Binaries are rebuilt only when older
+# than their source or a header; binaries whose source is gone are removed,
+# since the VM runs everything in bin/.
+set -eu
+VM_DIR=$(cd "$(dirname "$0")" && pwd)
+. "$VM_DIR/common.sh"
+
+BIN=$DMX_BUILD/bin
+
+# newest_header: the most recently changed header a test may include.
+newest_header() {
+	ls -t "$DMX_ROOT"/include/uapi/*.h "$DMX_ROOT"/tests/c/*.h \
+		"$DMX_HARNESS"/*.h 2>/dev/null | head -n 1
+}
+
+# stale OUT SRC: true if OUT must be rebuilt.  (-nt is not POSIX, but dash,
+# bash and busybox all have it.)
+# shellcheck disable=SC3013
+stale() {
+	[ ! -f "$1" ] || [ "$2" -nt "$1" ] || { [ -n "$HEADER" ] && [ "$HEADER" -nt "$1" ]; }
+}
+
+# compile OUT SRC [FLAGS...]: build OUT if stale; a failure is counted and
+# leaves no OUT, so a broken test cannot run in its old form.
+compile() {
+	out=$1
+	src=$2
+	shift 2
+	stale "$out" "$src" || return 0
+	msg "cc ${out#"$DMX_ROOT"/}"
+	rm -f "$out"
+	if gcc -static -O2 -Wall -Werror -D_FILE_OFFSET_BITS=64 \
+		-I"$DMX_ROOT/include/uapi" -I"$DMX_HARNESS" "$@" -o "$out.tmp" "$src"; then
+		mv "$out.tmp" "$out"
+	else
+		FAILED="$FAILED ${src##*/}${1:+ ($1)}"
+	fi
+}
+
+# prune: remove binaries whose tests/c source no longer exists.
+prune() {
+	for bin in "$BIN"/*; do
+		[ -f "$bin" ] || continue
+		name=${bin##*/}
+		name=${name%-m32}
+		[ -f "$DMX_ROOT/tests/c/$name.c" ] || rm -f "$bin"
+	done
+}
+
+main() {
+	eval "$(sh "$VM_DIR/kernel.sh")"
+	mkdir -p "$BIN"
+	prune
+	HEADER=$(newest_header)
+	FAILED=
+	for src in "$DMX_ROOT"/tests/c/*.c; do
+		[ -f "$src" ] || continue
+		name=$(basename "$src" .c)
+		compile "$BIN/$name" "$src"
+		if ! grep -q 'dmx-test: no-m32' "$src"; then
+			compile "$BIN/$name-m32" "$src" -m32
+		fi
+	done
+	[ -z "$FAILED" ] || die "failed to compile:$FAILED"
+}
+
+main "$@"

@@ -1,0 +1,227 @@
+#!/bin/sh
+# Build the guest initramfs: busybox, the dm userland, stock kernel modules,
+# dmx.ko, the tests and /init.
+#
+# Usage: sh tests/vm/initramfs.sh OUT
+#
+# OUT is two newc cpio archives back to back, which the kernel unpacks in
+# turn (as it does for early microcode):
+#   1. the userland: busybox, the dm tools with their libraries, the stock
+#      modules.  ~100 MB, mostly fio's libraries (ceph, gluster, icu), so it
+#      is cached in $DMX_BUILD/vm/userland.cpio and rebuilt only when this
+#      script, the kernel ABI or a host package it copies from changes; and
+#      it is left uncompressed: in the TCG guest, gunzip of it costs 2 s per
+#      boot, a plain copy 0.8 s.
+#   2. this run's files, gzipped: dmx.ko, the tests, /init.
+#
+# Environment:
+#   DMX_KO     the module to ship (default: <repo>/dmx.ko; may be missing,
+#              the guest then reports the load failure)
+#   DMX_BUILD  build directory (default <repo>/tests/build)
+#
+# Guest layout (merged /usr, like the host):
+#   /init                        tests/vm/init
+#   /lib/modules/<abi>/kernel/   stock modules + modules.dep: use modprobe
+#   /lib/modules/dmx.ko          dmx, outside the tree: load it with insmod
+#   /tests/                      C test binaries and tests/sh/*.sh (run in
+#                                check mode, C first, each sorted by name)
+#   /tests/lib/                  tests/lib/* (tap.sh): export DMX_TESTLIB
+#   /tests/DIR/                  every other tests/DIR but build, c, vm:
+#                                e.g. diff/ scenarios, demo/demo.sh,
+#                                bench/bench.sh
+set -eu
+VM_DIR=$(cd "$(dirname "$0")" && pwd)
+. "$VM_DIR/common.sh"
+
+# Host programs copied with their libraries, under their host paths.
+TOOLS="dmsetup lvm kpartx mke2fs e2fsck resize2fs dumpe2fs fio sfdisk
+blockdev losetup dd cmp"
+
+# The packages those come from: their versions are part of the cache key.
+TOOL_PACKAGES="busybox-static dmsetup lvm2 kpartx e2fsprogs fio fdisk
+util-linux diffutils coreutils libc6 kmod"
+
+# Extra names, as NAME:TARGET symlinks in /usr/sbin.
+LINKS="mkfs.ext4:mke2fs mkfs.ext2:mke2fs fsck.ext4:e2fsck
+pvcreate:lvm vgcreate:lvm lvcreate:lvm lvs:lvm vgs:lvm pvs:lvm lvremove:lvm
+vgremove:lvm pvremove:lvm lvconvert:lvm lvextend:lvm lvreduce:lvm
+lvresize:lvm vgchange:lvm lvchange:lvm lvscan:lvm vgscan:lvm pvscan:lvm
+lvdisplay:lvm vgdisplay:lvm"
+
+# Stock modules the tests use; their dependencies (and softdeps, such as
+# ext4's crc32c) come along.
+MODULES="brd loop null_blk dm-mod dm-bufio dm-snapshot dm-zero crc32c_generic ext4"
+
+# --- part 1: userland --------------------------------------------------
+
+# make_skeleton: empty merged-/usr tree in $ROOT.
+make_skeleton() {
+	rm -rf "$ROOT"
+	mkdir -p "$ROOT"
+	(
+		cd "$ROOT"
+		mkdir -p usr/bin usr/sbin usr/lib/modules usr/lib64 dev proc sys \
+			tmp run root etc/lvm
+		for d in bin sbin lib lib64; do ln -s "usr/$d" "$d"; done
+	)
+}
+
+# install_busybox: the static busybox and one symlink per applet.
+install_busybox() {
+	cp /bin/busybox "$ROOT/usr/bin/busybox"
+	busybox --list-full | while read -r applet; do
+		[ -e "$ROOT/$applet" ] || [ -L "$ROOT/$applet" ] ||
+			ln -s /usr/bin/busybox "$ROOT/$applet"
+	done
+}
+
+# copy_file PATH: copy a host file (following links) to the same path.
+copy_file() {
+	[ -e "$ROOT$1" ] && return
+	mkdir -p "$ROOT$(dirname "$1")"
+	cp -L "$1" "$ROOT$1"
+}
+
+# install_program NAME: a host program, its libraries and ELF interpreter.
+# A busybox applet of the same name is replaced.
+install_program() {
+	path=$(command -v "$1") || die "$1 not found: run tests/vm/deps.sh"
+	rm -f "$ROOT/usr/bin/$1" "$ROOT/usr/sbin/$1"
+	copy_file "$path"
+	ldd "$path" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' |
+		while read -r lib; do copy_file "$lib"; done
+}
+
+# install_userland: TOOLS, LINKS and the configuration they read.
+install_userland() {
+	for tool in $TOOLS; do install_program "$tool"; done
+	for link in $LINKS; do
+		rm -f "$ROOT/usr/bin/${link%%:*}" "$ROOT/usr/sbin/${link%%:*}"
+		ln -s "${link#*:}" "$ROOT/usr/sbin/${link%%:*}"
+	done
+	cp /etc/mke2fs.conf "$ROOT/etc/mke2fs.conf"
+	# No udev and no daemons in the guest: LVM must create nodes itself.
+	cat >"$ROOT/etc/lvm/lvm.conf" <<-'EOF'
+	activation {
+		udev_sync = 0
+		udev_rules = 0
+		monitoring = 0
+	}
+	devices {
+		obtain_device_list_from_udev = 0
+	}
+	global {
+		use_lvmpolld = 0
+	}
+	EOF
+	echo 'root:x:0:0:root:/root:/bin/sh' >"$ROOT/etc/passwd"
+	echo 'root:x:0:' >"$ROOT/etc/group"
+}
+
+# install_modules: MODULES with dependencies from the stock image, then a
+# modules.dep of our own so the guest's (busybox) modprobe resolves them.
+install_modules() {
+	dest=$ROOT/usr/lib/modules/$DMX_ABI
+	mkdir -p "$dest"
+	for m in $MODULES; do
+		modprobe -d "${DMX_MODULES%/lib/modules/*}" -S "$DMX_ABI" --show-depends "$m"
+	done | awk '$1 == "insmod" { print $2 }' | sort -u | while read -r ko; do
+		rel=${ko#"$DMX_MODULES"/}
+		mkdir -p "$dest/$(dirname "$rel")"
+		cp "$ko" "$dest/$rel"
+	done
+	for f in modules.builtin modules.builtin.modinfo modules.order; do
+		cp "$DMX_MODULES/$f" "$dest/$f"
+	done
+	depmod -b "$ROOT" "$DMX_ABI"
+}
+
+# userland_key: changes whenever part 1 would come out different.
+userland_key() {
+	{
+		cat "$0"
+		echo "$DMX_ABI"
+		# shellcheck disable=SC2086 # one argument per package
+		dpkg-query -W $TOOL_PACKAGES
+	} | md5sum | cut -d' ' -f1
+}
+
+# build_userland CPIO: part 1, reused while its key is unchanged.
+build_userland() {
+	key=$(userland_key)
+	if [ -f "$1" ] && [ "$(cat "$1.key" 2>/dev/null)" = "$key" ]; then
+		return
+	fi
+	msg "building the userland archive"
+	ROOT=$DMX_BUILD/vm/userland
+	make_skeleton
+	install_busybox
+	install_userland
+	install_modules
+	pack "$ROOT" >"$1.tmp"
+	mv "$1.tmp" "$1"
+	echo "$key" >"$1.key"
+}
+
+# --- part 2: this run --------------------------------------------------
+
+# install_dmx: dmx.ko at /lib/modules/dmx.ko, if it was built.
+install_dmx() {
+	ko=${DMX_KO:-$DMX_ROOT/dmx.ko}
+	if [ -f "$ko" ]; then
+		cp "$ko" "$ROOT/usr/lib/modules/dmx.ko"
+		magic=$(modinfo -F vermagic "$ko" | cut -d' ' -f1)
+		[ "$magic" = "$DMX_ABI" ] ||
+			msg "warning: $ko is built for $magic, the guest runs $DMX_ABI"
+	else
+		msg "warning: $ko not found; the guest will report the load failure"
+	fi
+}
+
+# install_tests: C binaries and tests/sh/*.sh flat in /tests, the other
+# directories of tests/ (lib, scenarios, demo, bench) as they are, and /init.
+install_tests() {
+	for f in "$DMX_BUILD"/bin/*; do
+		if [ -f "$f" ] && [ -x "$f" ]; then cp "$f" "$ROOT/tests/"; fi
+	done
+	for f in "$DMX_ROOT"/tests/sh/*.sh; do
+		if [ -f "$f" ]; then cp "$f" "$ROOT/tests/"; fi
+	done
+	for d in "$DMX_ROOT"/tests/*/; do
+		case ${d%/} in */build | */c | */vm | */sh) continue ;; esac
+		cp -R "${d%/}" "$ROOT/tests/"
+	done
+	cp "$VM_DIR/init" "$ROOT/init"
+	chmod 755 "$ROOT/init"
+}
+
+# build_run_part CPIO_GZ: part 2.  Its paths avoid the /lib symlink of
+# part 1 (usr/lib/modules, not lib/modules).
+build_run_part() {
+	ROOT=$DMX_BUILD/vm/run
+	rm -rf "$ROOT"
+	mkdir -p "$ROOT/usr/lib/modules" "$ROOT/tests"
+	install_dmx
+	install_tests
+	pack "$ROOT" | gzip -1 >"$1"
+}
+
+# pack DIR: DIR as a newc cpio on stdout, owned by root, in a stable order.
+pack() {
+	(cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet)
+}
+
+main() {
+	[ $# -eq 1 ] || die "usage: $0 OUT"
+	out=$1
+	start=$(now_ms)
+	eval "$(sh "$VM_DIR/kernel.sh")"
+	mkdir -p "$DMX_BUILD/vm" "$(dirname "$out")"
+	build_userland "$DMX_BUILD/vm/userland.cpio"
+	build_run_part "$DMX_BUILD/vm/run.cpio.gz"
+	cat "$DMX_BUILD/vm/userland.cpio" "$DMX_BUILD/vm/run.cpio.gz" >"$out.tmp"
+	mv "$out.tmp" "$out"
+	msg "built $out ($(du -h "$out" | cut -f1)) in $(elapsed "$start") s"
+}
+
+main "$@"

@@ -1,0 +1,182 @@
+#!/bin/sh
+# Boot the test VM and report its results.
+#
+# Usage: sh tests/vm/run.sh [--mode check|demo|bench|shell] [--filter GLOB[,GLOB]]
+#                           [--timeout SECS] [--test-timeout SECS] [--stock]
+#
+#   --mode check    run every test in the guest (default); TAP on stdout
+#   --mode demo     run tests/demo/demo.sh with the console live on the terminal
+#   --mode bench    run tests/bench/bench.sh; its output is echoed like TAP
+#   --mode shell    interactive guest shell on the terminal (debugging)
+#   --filter        run only tests whose file name matches (without .sh too)
+#   --timeout       hard limit for the whole VM (default 1200 s, bench 3600 s)
+#   --test-timeout  per-test limit inside the guest (default 120 s)
+#   --stock         load the stock dm-mod instead of dmx.ko: checks the tests
+#                   themselves against the reference implementation
+#
+# Logs land in ${DMX_BUILD:-tests/build}/vm/: console.log (ttyS0, the kernel
+# log) and results.log (ttyS1: TAP, a dmesg dump, "# vm-done").  The last
+# line printed is "N passed, N failed[, N skipped]"; exit status 0 iff no
+# test failed, the kernel log is clean and the VM finished.
+set -eu
+VM_DIR=$(cd "$(dirname "$0")" && pwd)
+. "$VM_DIR/common.sh"
+
+MODE=check
+FILTER=
+TIMEOUT=
+TEST_TIMEOUT=
+STOCK=
+
+# What counts as kernel trouble, looked for in timestamped kernel lines only
+# (so a test's own "WARNING:" on the console does not count).
+TROUBLE='BUG:|kernel BUG at|BUG [^ ]+ \(.*[Tt]ainted\)|WARNING:|Oops|Call Trace|general protection|soft lockup|hung task|blocked for more than|KASAN|UBSAN|[Kk]ernel panic|possible recursive locking|circular locking'
+KLINE='^\[ *[0-9]+\.[0-9]+\] '
+
+usage() {
+	sed -n '3,13s/^# \{0,1\}//p' "$0" >&2
+	exit 2
+}
+
+parse_args() {
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--mode) MODE=$2; shift ;;
+		--filter) FILTER=$2; shift ;;
+		--timeout) TIMEOUT=$2; shift ;;
+		--test-timeout) TEST_TIMEOUT=$2; shift ;;
+		--stock) STOCK=1 ;;
+		-h | --help) usage ;;
+		*) msg "unknown argument: $1"; usage ;;
+		esac
+		shift
+	done
+	case $MODE in
+	check | demo | shell) : "${TIMEOUT:=1200}" ;;
+	bench) : "${TIMEOUT:=3600}" ;;
+	*) msg "unknown mode: $MODE"; usage ;;
+	esac
+}
+
+# kernel_cmdline: the guest's command line for this run.  An Oops panics,
+# and the panic powers the VM off (panic=-1 with -no-reboot): after an Oops
+# the kernel holds dead locks, so going on only wastes the time limit.
+kernel_cmdline() {
+	printf 'console=ttyS0 loglevel=5 panic=-1 oops=panic slub_debug=FZPU dmx.mode=%s' "$MODE"
+	[ -z "$FILTER" ] || printf ' dmx.filter=%s' "$FILTER"
+	[ -z "$TEST_TIMEOUT" ] || printf ' dmx.timeout=%s' "$TEST_TIMEOUT"
+	[ -z "$STOCK" ] || printf ' dmx.stock=1'
+}
+
+# boot: run the VM; the console goes to console.log (and to the terminal in
+# demo and shell modes), the results port to results.log.  --foreground
+# keeps qemu in the terminal's process group, so ^C stops it.
+boot() {
+	rm -f "$CONSOLE" "$RESULTS"
+	set -- qemu-system-x86_64 -accel tcg -m 2048 -smp 2 -cpu max \
+		-kernel "$DMX_VMLINUZ" -initrd "$INITRD" -append "$(kernel_cmdline)" \
+		-display none -vga none -monitor none -no-reboot -net none
+	case $MODE in
+	check | bench)
+		timeout --foreground -k 10 "$TIMEOUT" "$@" -serial "file:$CONSOLE" \
+			-serial "file:$RESULTS" </dev/null || true
+		;;
+	demo)
+		timeout --foreground -k 10 "$TIMEOUT" "$@" -serial stdio -serial "file:$RESULTS" |
+			tee "$CONSOLE" || true
+		;;
+	shell)
+		"$@" -serial mon:stdio -serial "file:$RESULTS" || true
+		;;
+	esac
+}
+
+# split_results: results.log into tap.txt and dmesg.txt (no \r).
+split_results() {
+	touch "$RESULTS"
+	tr -d '\r' <"$RESULTS" | awk -v tap="$OUT/tap.txt" -v dm="$OUT/dmesg.txt" '
+		/^# dmesg-begin$/ { in_dmesg = 1; next }
+		/^# dmesg-end$/   { in_dmesg = 0; next }
+		{ print > (in_dmesg ? dm : tap) }
+		END { printf "" > tap; printf "" > dm }'
+}
+
+# count PATTERN FILE: number of lines matching the extended regex.
+count() { grep -acE "$1" "$2" || true; }
+
+# failing_lines: each "not ok" line, prefixed with its test program.
+failing_lines() {
+	awk '/^# test: / { prog = $3 ": " } /^not ok/ { print "  " prog $0 }' "$OUT/tap.txt"
+}
+
+# kernel_trouble FILE: print the context of the first kernel reports in
+# FILE; false if there are none.
+kernel_trouble() {
+	[ -s "$1" ] || return 1
+	tr -d '\r' <"$1" | grep -aE "$KLINE" | grep -aqE "$TROUBLE" || return 1
+	echo "# kernel trouble in $1:"
+	tr -d '\r' <"$1" | grep -aE "$KLINE" | grep -anE -B 2 -A 25 -m 2 "$TROUBLE" |
+		head -n 60 | sed 's/^/#   /'
+}
+
+report() {
+	echo "# ---- guest TAP ($RESULTS) ----"
+	cat "$OUT/tap.txt"
+	echo "# ---- summary ----"
+	passed=$(count '^ok ' "$OUT/tap.txt")
+	skipped=$(count '^ok .*# [Ss][Kk][Ii][Pp]' "$OUT/tap.txt")
+	passed=$((passed - skipped))
+	failed=$(count '^not ok' "$OUT/tap.txt")
+	[ "$failed" -eq 0 ] || { echo "# failing:"; failing_lines; }
+
+	if kernel_trouble "$CONSOLE" || kernel_trouble "$OUT/dmesg.txt"; then
+		echo "not ok - kernel log clean"
+		failed=$((failed + 1))
+	else
+		echo "ok - kernel log clean"
+		passed=$((passed + 1))
+	fi
+
+	if [ "$MODE" = check ] && ! grep -aq '^# test: ' "$OUT/tap.txt"; then
+		echo "not ok - tests ran (none found, or --filter matched none)"
+		failed=$((failed + 1))
+	fi
+
+	if ! grep -aq '^# vm-done$' "$OUT/tap.txt"; then
+		last=$(sed -n 's/^# test: //p' "$OUT/tap.txt" | tail -n 1)
+		echo "not ok - vm finished (hang, panic or ${TIMEOUT}s timeout; last test: ${last:-none})"
+		echo "# last console lines ($CONSOLE):"
+		tr -d '\r' <"$CONSOLE" 2>/dev/null | tail -n 40 | sed 's/^/#   /'
+		failed=$((failed + 1))
+	fi
+
+	echo "# initramfs ${BUILD_TIME}s, vm ${VM_TIME}s; logs in $OUT"
+	summary="$passed passed, $failed failed"
+	[ "$skipped" -eq 0 ] || summary="$summary, $skipped skipped"
+	echo "$summary"
+	[ "$failed" -eq 0 ]
+}
+
+main() {
+	parse_args "$@"
+	OUT=$DMX_BUILD/vm
+	INITRD=$OUT/initramfs.img
+	CONSOLE=$OUT/console.log
+	RESULTS=$OUT/results.log
+	mkdir -p "$OUT"
+	eval "$(sh "$VM_DIR/kernel.sh")"
+
+	start=$(now_ms)
+	sh "$VM_DIR/initramfs.sh" "$INITRD"
+	BUILD_TIME=$(elapsed "$start")
+
+	start=$(now_ms)
+	boot
+	VM_TIME=$(elapsed "$start")
+	[ "$MODE" != shell ] || exit 0
+
+	split_results
+	report
+}
+
+main "$@"
