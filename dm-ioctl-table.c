@@ -152,11 +152,15 @@ int dmx_ioctl_table_deps(struct file *filp, struct dm_ioctl *param, size_t size)
 void dmx_ioctl_retrieve_status(struct dmx_table *t, struct dm_ioctl *param,
 			       size_t param_size)
 {
-	enum dmx_status_type type = (param->flags & DM_STATUS_TABLE_FLAG) ?
-				    DMX_STATUS_TABLE : DMX_STATUS_INFO;
+	enum dmx_status_type type = DMX_STATUS_INFO;
 	char *outbuf, *out;
 	size_t len, used = 0, remaining, l;
 	unsigned int i;
+
+	if (param->flags & DM_STATUS_TABLE_FLAG)
+		type = DMX_STATUS_TABLE;
+	else if (param->flags & DM_IMA_MEASUREMENT_FLAG)
+		type = DMX_STATUS_IMA;
 
 	out = outbuf = dmx_ioctl_result_buffer(param, param_size, &len);
 	for (i = 0; i < t->num_targets; i++) {

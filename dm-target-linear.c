@@ -79,9 +79,19 @@ static void linear_status(struct dmx_target *ti, enum dmx_status_type type,
 	struct linear_ctx *lc = ti->private;
 	unsigned int sz = 0;
 
-	if (type == DMX_STATUS_TABLE)
+	switch (type) {
+	case DMX_STATUS_INFO:
+		break;
+	case DMX_STATUS_TABLE:
 		dmx_emit(result, maxlen, &sz, "%s %llu", lc->dev->name,
 			 (unsigned long long)lc->start);
+		break;
+	case DMX_STATUS_IMA:
+		DMX_EMIT_IMA_TARGET(result, maxlen, &sz, ti->type);
+		dmx_emit(result, maxlen, &sz, ",device_name=%s,start=%llu;",
+			 lc->dev->name, (unsigned long long)lc->start);
+		break;
+	}
 }
 
 static int linear_iterate_devices(struct dmx_target *ti, dmx_iterate_fn fn,

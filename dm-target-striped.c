@@ -186,6 +186,18 @@ static void stripe_status(struct dmx_target *ti, enum dmx_status_type type,
 				 sc->stripe[i].dev->name,
 				 (unsigned long long)sc->stripe[i].start);
 		break;
+	case DMX_STATUS_IMA:
+		DMX_EMIT_IMA_TARGET(result, maxlen, &sz, ti->type);
+		dmx_emit(result, maxlen, &sz, ",stripes=%u,chunk_size=%u",
+			 sc->stripes, sc->chunk_size);
+		for (i = 0; i < sc->stripes; i++)
+			dmx_emit(result, maxlen, &sz,
+				 ",stripe_%u_device_name=%s,stripe_%u_physical_start=%llu,stripe_%u_status=%c",
+				 i, sc->stripe[i].dev->name, i,
+				 (unsigned long long)sc->stripe[i].start, i,
+				 atomic_read(&sc->stripe[i].error_count) ? 'D' : 'A');
+		dmx_emit(result, maxlen, &sz, ";");
+		break;
 	}
 }
 

@@ -38,7 +38,13 @@ enum dmx_endio_result {
 enum dmx_status_type {
 	DMX_STATUS_INFO,	/* dmsetup status */
 	DMX_STATUS_TABLE,	/* dmsetup table: the constructor line */
+	DMX_STATUS_IMA,		/* key=value;  for DM_IMA_MEASUREMENT_FLAG */
 };
+
+/* Starts every DMX_STATUS_IMA line: which target, which version. */
+#define DMX_EMIT_IMA_TARGET(result, maxlen, sz, tt) \
+	dmx_emit(result, maxlen, sz, "target_name=%s,target_version=%u.%u.%u", \
+		 (tt)->name, (tt)->version[0], (tt)->version[1], (tt)->version[2])
 
 /* An underlying device a table refers to; shared by its targets. */
 struct dmx_dev {

@@ -891,6 +891,31 @@ TEST_F(table, status_query_inactive_reports_inactive_table)
 	EXPECT_FALSE(io.flags & DM_READONLY_FLAG);
 }
 
+/* DM_IMA_MEASUREMENT_FLAG asks for the key=value form of each target. */
+TEST_F(table, ima_flag_reports_key_value_status)
+{
+	char name[DM_NAME_LEN], lower[DM_NAME_LEN], params[64];
+	struct dmx_line line = { 0, 64, "linear", params };
+	struct dm_target_spec *spec;
+	char expect[128];
+	struct dmx_req r;
+	uint64_t dev;
+
+	ASSERT_EQ(0, dmx_create_zero(self->fd, dmx_name(lower, "imalow"), 128));
+	dev = dmx_dev_of(self->fd, lower);
+	snprintf(params, sizeof(params), "%u:%u 8", dmx_dev_major(dev),
+		 dmx_dev_minor(dev));
+	ASSERT_EQ(0, dmx_create_table(self->fd, dmx_name(name, "ima"), &line, 1));
+
+	ASSERT_EQ(0, dmx_table_status(self->fd, name, DM_IMA_MEASUREMENT_FLAG, &r));
+	spec = dmx_reply_spec(&r, 0);
+	ASSERT_TRUE(spec != NULL);
+	snprintf(expect, sizeof(expect),
+		 "target_name=linear,target_version=1.4.0,device_name=%u:%u,start=8;",
+		 dmx_dev_major(dev), dmx_dev_minor(dev));
+	EXPECT_STREQ(expect, dmx_spec_params(spec));
+}
+
 TEST_F(table, status_without_table_has_no_targets)
 {
 	char name[DM_NAME_LEN];
