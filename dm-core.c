@@ -220,7 +220,6 @@ static void dmx_md_free_io(struct mapped_device *md)
 static int dmx_md_alloc_disk(struct mapped_device *md)
 {
 	struct gendisk *disk;
-	int r;
 
 	disk = dmx_compat_alloc_disk();
 	if (!disk)
@@ -234,20 +233,47 @@ static int dmx_md_alloc_disk(struct mapped_device *md)
 	snprintf(disk->disk_name, sizeof(disk->disk_name), "dm-%d", md->minor);
 	set_capacity(disk, 0);
 	md->disk = disk;
-
-	r = add_disk(disk);
-	if (r)
-		goto bad_put;
-	r = dmx_sysfs_init(md);
-	if (r)
-		goto bad_del;
 	return 0;
+}
 
-bad_del:
-	del_gendisk(disk);
-bad_put:
-	put_disk(disk);
-	md->disk = NULL;
+/*
+ * Makes dm-N visible, as v4 does, once its first table has loaded: until
+ * then opening the node fails with ENXIO.  Links the holders of that
+ * table's devices, which could not be linked before the disk existed.
+ */
+int dmx_md_add_disk(struct mapped_device *md, struct dmx_table *first)
+{
+	struct dmx_dev *dd;
+	int r = 0;
+
+	mutex_lock(&md->suspend_lock);
+	if (test_bit(DMX_MD_DISK_ADDED, &md->flags))
+		goto out;
+	dmx_compat_apply_limits(md->disk, &first->limits, first->rotational);
+	r = add_disk(md->disk);
+	if (r)
+		goto out;
+	/* A gendisk cannot be added twice: from here on it stays added. */
+	set_bit(DMX_MD_DISK_ADDED, &md->flags);
+	md->sysfs_ready = !dmx_sysfs_init(md);
+	if (!md->sysfs_ready)
+		pr_warn(DMX_MSG_PREFIX ": %s: no dm/ directory in sysfs\n",
+			md->name);
+
+	list_for_each_entry(dd, &first->devices, list) {
+		r = dmx_link_holder(first, dd);
+		if (r)
+			break;
+	}
+	if (r) {
+		list_for_each_entry(dd, &first->devices, list) {
+			if (dd->holder_linked)
+				bd_unlink_disk_holder(dd->bdev, md->disk);
+			dd->holder_linked = false;
+		}
+	}
+out:
+	mutex_unlock(&md->suspend_lock);
 	return r;
 }
 
@@ -298,7 +324,8 @@ bad_free:
 /* Stops all I/O for good: held bios fail, in-flight clones complete. */
 static void dmx_md_kill_io(struct mapped_device *md)
 {
-	blk_mark_disk_dead(md->disk);
+	if (test_bit(DMX_MD_DISK_ADDED, &md->flags))
+		blk_mark_disk_dead(md->disk);
 	synchronize_srcu(&md->io_srcu);
 	dmx_fail_deferred(md);
 	wait_event(md->wait, !atomic_read(&md->pending));
@@ -334,8 +361,10 @@ void dmx_md_destroy(struct mapped_device *md)
 	dmx_md_kill_io(md);
 	dmx_md_unbind(md);
 
-	dmx_sysfs_exit(md);
-	del_gendisk(md->disk);
+	if (md->sysfs_ready)
+		dmx_sysfs_exit(md);
+	if (test_bit(DMX_MD_DISK_ADDED, &md->flags))
+		del_gendisk(md->disk);
 
 	wait_var_event(&md->holders, atomic_read(&md->holders) == 1);
 

@@ -79,7 +79,7 @@ static struct mapped_device *dmx_find_by_dev(u64 dev)
 		struct mapped_device *md = rb_entry(n, struct mapped_device,
 						    name_node);
 
-		if (huge_encode_dev(dmx_md_devt(md)) == dev)
+		if (dmx_md_devt(md) == huge_decode_dev(dev))
 			return md;
 	}
 	return NULL;

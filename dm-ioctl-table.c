@@ -70,6 +70,9 @@ int dmx_ioctl_table_load(struct file *filp, struct dm_ioctl *param, size_t size)
 	r = dmx_populate_table(t, param, size);
 	if (r)
 		goto bad_table;
+	r = dmx_md_add_disk(md, t);
+	if (r)
+		goto bad_table;
 	r = dmx_registry_stage_inactive(md, t, &replaced);
 	if (r)
 		goto bad_table;

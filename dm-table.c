@@ -220,9 +220,11 @@ static int dmx_parse_devt(const char *path, dev_t *dev)
 			return -EOVERFLOW;
 		return 0;
 	}
-	if (lookup_bdev(path, dev))
-		return -ENODEV;
-	return 0;
+	if (!lookup_bdev(path, dev))
+		return 0;
+	/* Not a node in this namespace: maybe a boot-time name like "8:1". */
+	*dev = dmx_compat_name_to_devt(path);
+	return *dev ? 0 : -ENODEV;
 }
 
 static struct dmx_dev *dmx_table_find_dev(struct dmx_table *t, dev_t dev)
@@ -233,6 +235,16 @@ static struct dmx_dev *dmx_table_find_dev(struct dmx_table *t, dev_t dev)
 		if (dd->bdev->bd_dev == dev)
 			return dd;
 	return NULL;
+}
+
+/* Lists dd in /sys/block/dm-N/slaves (and dm-N in its holders/). */
+int dmx_link_holder(struct dmx_table *t, struct dmx_dev *dd)
+{
+	int r = bd_link_disk_holder(dd->bdev, t->md->disk);
+
+	if (!r)
+		dd->holder_linked = true;
+	return r;
 }
 
 int dmx_get_device(struct dmx_target *ti, const char *path,
@@ -263,13 +275,17 @@ int dmx_get_device(struct dmx_target *ti, const char *path,
 	if (r)
 		goto bad_free;
 	dd->bdev = dd->handle.bdev;
-	r = bd_link_disk_holder(dd->bdev, t->md->disk);
-	if (r)
-		goto bad_close;
+	/* Before the first table is loaded, dmx_md_add_disk() links them. */
+	if (test_bit(DMX_MD_DISK_ADDED, &t->md->flags)) {
+		r = dmx_link_holder(t, dd);
+		if (r)
+			goto bad_close;
+	}
 
 	refcount_set(&dd->count, 1);
 	snprintf(dd->name, sizeof(dd->name), "%u:%u", MAJOR(dev), MINOR(dev));
-	list_add_tail(&dd->list, &t->devices);
+	/* Newest first: TABLE_DEPS lists devices in that order, as v4 does. */
+	list_add(&dd->list, &t->devices);
 	*result = dd;
 	return 0;
 
@@ -286,7 +302,8 @@ void dmx_put_device(struct dmx_target *ti, struct dmx_dev *dd)
 	if (!refcount_dec_and_test(&dd->count))
 		return;
 	list_del(&dd->list);
-	bd_unlink_disk_holder(dd->bdev, ti->table->md->disk);
+	if (dd->holder_linked)
+		bd_unlink_disk_holder(dd->bdev, ti->table->md->disk);
 	dmx_compat_close_bdev(&dd->handle);
 	kfree(dd);
 }
@@ -313,7 +330,10 @@ static int dmx_stack_device_limits(struct dmx_target *ti, struct dmx_dev *dd,
 	struct block_device *bdev = dd->bdev;
 	sector_t dev_size = bdev_nr_sectors(bdev);
 
-	if (start >= dev_size || len > dev_size - start) {
+	if (!bdev_nonrot(bdev))
+		ti->table->rotational = true;
+	/* A device that reports no size (an unbound loop) is taken on trust. */
+	if (dev_size && (start >= dev_size || len > dev_size - start)) {
 		DMX_TABLE_ERR(ti->table,
 			      "%pg too small for target: start=%llu, len=%llu, dev_size=%llu",
 			      bdev, (unsigned long long)start,
@@ -363,6 +383,8 @@ static int dmx_table_calculate_limits(struct dmx_table *t)
 			if (r)
 				return r;
 		}
+		if (ti->type->io_hints)
+			ti->type->io_hints(ti, &ti_limits);
 		if (blk_stack_limits(&t->limits, &ti_limits, 0) < 0)
 			pr_warn(DMX_MSG_PREFIX ": %s: target at sector %llu misaligns the device\n",
 				t->md->name, (unsigned long long)ti->begin);

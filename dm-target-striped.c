@@ -201,6 +201,16 @@ static void stripe_status(struct dmx_target *ti, enum dmx_status_type type,
 	}
 }
 
+/* A full chunk is the least worth sending, a full stripe the best. */
+static void stripe_io_hints(struct dmx_target *ti, struct queue_limits *limits)
+{
+	struct stripe_ctx *sc = ti->private;
+	unsigned int chunk_bytes = sc->chunk_size << SECTOR_SHIFT;
+
+	blk_limits_io_min(limits, chunk_bytes);
+	blk_limits_io_opt(limits, chunk_bytes * sc->stripes);
+}
+
 static int stripe_iterate_devices(struct dmx_target *ti, dmx_iterate_fn fn,
 				  void *data)
 {
@@ -228,6 +238,7 @@ static struct dmx_target_type stripe_target = {
 	.end_io		 = stripe_end_io,
 	.status		 = stripe_status,
 	.iterate_devices = stripe_iterate_devices,
+	.io_hints	 = stripe_io_hints,
 };
 
 int dmx_striped_init(void)

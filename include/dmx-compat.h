@@ -11,6 +11,7 @@
 
 #include <linux/version.h>
 #include <linux/blkdev.h>
+#include <linux/mount.h>
 
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 1, 0) || \
 	LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
@@ -46,6 +47,12 @@ static inline void dmx_compat_close_bdev(struct dmx_bdev_handle *h)
 	blkdev_put(h->bdev, h->mode | FMODE_EXCL);
 }
 
+/* The boot-time device names: "sda1", a hex dev_t, PARTUUID=... */
+static inline dev_t dmx_compat_name_to_devt(const char *name)
+{
+	return name_to_dev_t(name);
+}
+
 static inline struct gendisk *dmx_compat_alloc_disk(void)
 {
 	return blk_alloc_disk(NUMA_NO_NODE);
@@ -56,11 +63,19 @@ static inline struct gendisk *dmx_compat_alloc_disk(void)
  * advertised: the queue then hands them to us and we pass them on, and
  * an underlying device without a volatile cache simply drops them.
  */
-static inline void dmx_compat_apply_limits(struct request_queue *q,
-					   const struct queue_limits *lim)
+static inline void dmx_compat_apply_limits(struct gendisk *disk,
+					   const struct queue_limits *lim,
+					   bool rotational)
 {
+	struct request_queue *q = disk->queue;
+
 	q->limits = *lim;
 	blk_queue_write_cache(q, true, true);
+	if (rotational)
+		blk_queue_flag_clear(QUEUE_FLAG_NONROT, q);
+	else
+		blk_queue_flag_set(QUEUE_FLAG_NONROT, q);
+	disk_update_readahead(disk);
 }
 
 static inline int dmx_compat_freeze_bdev(struct block_device *bdev)

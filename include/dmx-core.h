@@ -51,6 +51,7 @@ struct dmx_table {
 	struct bio_set clone_set;
 	bool clone_set_ready;
 	struct queue_limits limits;
+	bool rotational;		/* some underlying device spins */
 };
 
 /* md->flags bits. */
@@ -60,6 +61,7 @@ enum {
 	DMX_MD_FROZEN,		/* we froze the filesystem on it */
 	DMX_MD_DELETING,	/* being removed: opens are refused */
 	DMX_MD_DEFERRED_REMOVE,	/* remove on last close */
+	DMX_MD_DISK_ADDED,	/* dm-N is visible: a table was loaded once */
 };
 
 struct mapped_device {
@@ -76,6 +78,7 @@ struct mapped_device {
 	struct dmx_table *inactive;
 
 	int minor;
+	/* Added to the system by the first table load (dmx_md_add_disk()). */
 	struct gendisk *disk;
 	/*
 	 * References: one for the registry while the device is listed,
@@ -118,6 +121,7 @@ struct mapped_device {
 	struct hd_geometry geometry;	/* suspend_lock */
 
 	struct kobject kobj;		/* /sys/block/dm-N/dm */
+	bool sysfs_ready;		/* kobj added; set once, suspend_lock */
 	struct completion kobj_released;
 };
 
@@ -125,6 +129,7 @@ struct mapped_device {
 int dmx_core_init(void);
 void dmx_core_exit(void);
 int dmx_md_create(int minor, struct mapped_device **result);
+int dmx_md_add_disk(struct mapped_device *md, struct dmx_table *first);
 void dmx_md_get(struct mapped_device *md);
 void dmx_md_put(struct mapped_device *md);
 int dmx_md_lock_for_deletion(struct mapped_device *md, bool mark_deferred,
@@ -162,6 +167,7 @@ struct dmx_table *dmx_md_swap_table(struct mapped_device *md,
 int dmx_table_create(struct mapped_device *md, dmx_mode_t mode,
 		     unsigned int num_targets, struct dmx_table **result);
 void dmx_table_destroy(struct dmx_table *t);
+int dmx_link_holder(struct dmx_table *t, struct dmx_dev *dd);
 int dmx_table_add_target(struct dmx_table *t, const char *type,
 			 sector_t start, sector_t len, char *params);
 int dmx_table_complete(struct dmx_table *t);

@@ -51,6 +51,7 @@ struct dmx_dev {
 	struct list_head list;		/* in dmx_table.devices */
 	struct dmx_bdev_handle handle;
 	struct block_device *bdev;	/* == handle.bdev */
+	bool holder_linked;		/* listed in the disk's slaves/ */
 	refcount_t count;		/* targets of the table using it */
 	char name[16];			/* "major:minor" */
 };
@@ -79,6 +80,8 @@ struct dmx_target_type {
 		       char *result, unsigned int maxlen);
 	int (*iterate_devices)(struct dmx_target *ti, dmx_iterate_fn fn,
 			       void *data);
+	/* Adjusts the limits stacked from the target's devices (io_min...). */
+	void (*io_hints)(struct dmx_target *ti, struct queue_limits *limits);
 
 	struct list_head list;		/* in the registry, under its lock */
 };
