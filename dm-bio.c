@@ -60,7 +60,7 @@ static void dmx_pending_dec(struct mapped_device *md)
 {
 	/* md is freed only after an RCU grace period past the last clone. */
 	rcu_read_lock();
-	if (atomic_dec_and_test(&md->pending))
+	if (atomic_dec_and_test(&md->pending) && wq_has_sleeper(&md->wait))
 		wake_up(&md->wait);
 	rcu_read_unlock();
 }
@@ -91,8 +91,12 @@ static void dmx_map_clone(struct mapped_device *md, struct dmx_target *ti,
 	struct bio *clone;
 	struct dmx_io *io;
 
-	clone = bio_alloc_clone(bio->bi_bdev, bio, GFP_NOIO,
-				&ti->table->clone_set);
+	/*
+	 * No device yet: the target's bio_set_dev() associates the clone
+	 * with its cgroup once, for the device it really goes to.
+	 */
+	clone = bio_alloc_clone(NULL, bio, GFP_NOIO, &ti->table->clone_set);
+	clone->bi_bdev = bio->bi_bdev;
 	io = dmx_io_of(clone);
 	io->md = md;
 	io->ti = ti;
