@@ -249,7 +249,7 @@ int dmx_md_add_disk(struct mapped_device *md, struct dmx_table *first)
 	mutex_lock(&md->suspend_lock);
 	if (test_bit(DMX_MD_DISK_ADDED, &md->flags))
 		goto out;
-	dmx_compat_apply_limits(md->disk, &first->limits, first->rotational);
+	dmx_compat_apply_limits(md->disk, &first->limits, &first->features);
 	r = add_disk(md->disk);
 	if (r)
 		goto out;

@@ -128,7 +128,15 @@ static void dmx_retrieve_deps(struct dmx_table *t, struct dm_ioctl *param,
 	param->data_size = param->data_start + needed;
 }
 
-int dmx_ioctl_table_deps(struct file *filp, struct dm_ioctl *param, size_t size)
+typedef void (*dmx_table_report_fn)(struct dmx_table *t, struct dm_ioctl *param,
+				    size_t size);
+
+/*
+ * The device's status, then a report on its active table (or inactive,
+ * with DM_QUERY_INACTIVE_TABLE_FLAG) if it has one.
+ */
+static int dmx_report_table(struct dm_ioctl *param, size_t size,
+			    dmx_table_report_fn report)
 {
 	struct mapped_device *md;
 	struct dmx_table *t;
@@ -140,10 +148,15 @@ int dmx_ioctl_table_deps(struct file *filp, struct dm_ioctl *param, size_t size)
 	dmx_ioctl_fill_status(md, param);
 	t = dmx_md_get_table(md, param->flags & DM_QUERY_INACTIVE_TABLE_FLAG, &idx);
 	if (t)
-		dmx_retrieve_deps(t, param, size);
+		report(t, param, size);
 	dmx_md_put_live_table(md, idx);
 	dmx_md_put(md);
 	return 0;
+}
+
+int dmx_ioctl_table_deps(struct file *filp, struct dm_ioctl *param, size_t size)
+{
+	return dmx_report_table(param, size, dmx_retrieve_deps);
 }
 
 /*
@@ -209,20 +222,7 @@ void dmx_ioctl_retrieve_status(struct dmx_table *t, struct dm_ioctl *param,
 int dmx_ioctl_table_status(struct file *filp, struct dm_ioctl *param,
 			   size_t size)
 {
-	struct mapped_device *md;
-	struct dmx_table *t;
-	int idx;
-
-	md = dmx_registry_find(param);
-	if (!md)
-		return -ENXIO;
-	dmx_ioctl_fill_status(md, param);
-	t = dmx_md_get_table(md, param->flags & DM_QUERY_INACTIVE_TABLE_FLAG, &idx);
-	if (t)
-		dmx_ioctl_retrieve_status(t, param, size);
-	dmx_md_put_live_table(md, idx);
-	dmx_md_put(md);
-	return 0;
+	return dmx_report_table(param, size, dmx_ioctl_retrieve_status);
 }
 
 /*

@@ -147,7 +147,7 @@ struct dmx_table *dmx_md_swap_table(struct mapped_device *md,
 
 	old = rcu_dereference_protected(md->map,
 					lockdep_is_held(&md->suspend_lock));
-	dmx_compat_apply_limits(md->disk, &table->limits, table->rotational);
+	dmx_compat_apply_limits(md->disk, &table->limits, &table->features);
 	/* A geometry describes one size; a new size forgets it. */
 	if (get_capacity(md->disk) != table->size)
 		memset(&md->geometry, 0, sizeof(md->geometry));

@@ -330,8 +330,7 @@ static int dmx_stack_device_limits(struct dmx_target *ti, struct dmx_dev *dd,
 	struct block_device *bdev = dd->bdev;
 	sector_t dev_size = bdev_nr_sectors(bdev);
 
-	if (!bdev_nonrot(bdev))
-		ti->table->rotational = true;
+	dmx_compat_stack_features(&ti->table->features, bdev);
 	/* A device that reports no size (an unbound loop) is taken on trust. */
 	if (dev_size && (start >= dev_size || len > dev_size - start)) {
 		DMX_TABLE_ERR(ti->table,
@@ -385,6 +384,8 @@ static int dmx_table_calculate_limits(struct dmx_table *t)
 		}
 		if (ti->type->io_hints)
 			ti->type->io_hints(ti, &ti_limits);
+		if (!ti->num_write_zeroes_bios)
+			ti_limits.max_write_zeroes_sectors = 0;
 		if (blk_stack_limits(&t->limits, &ti_limits, 0) < 0)
 			pr_warn(DMX_MSG_PREFIX ": %s: target at sector %llu misaligns the device\n",
 				t->md->name, (unsigned long long)ti->begin);

@@ -92,6 +92,7 @@ static int stripe_ctr(struct dmx_target *ti, unsigned int argc, char **argv)
 	ti->max_io_len = chunk_size;
 	ti->num_flush_bios = stripes;
 	ti->num_discard_bios = 1;
+	ti->num_write_zeroes_bios = 1;
 	ti->private = sc;
 	return 0;
 

@@ -58,20 +58,37 @@ static inline struct gendisk *dmx_compat_alloc_disk(void)
 	return blk_alloc_disk(NUMA_NO_NODE);
 }
 
+/* What a table's devices offer beyond struct queue_limits. */
+struct dmx_queue_features {
+	bool write_cache;	/* some device has a volatile cache: flushes */
+	bool fua;		/* some device honours FUA */
+	bool rotational;	/* some device spins */
+};
+
+static inline void dmx_compat_stack_features(struct dmx_queue_features *f,
+					     struct block_device *bdev)
+{
+	struct request_queue *q = bdev_get_queue(bdev);
+
+	f->write_cache |= test_bit(QUEUE_FLAG_WC, &q->queue_flags);
+	f->fua |= test_bit(QUEUE_FLAG_FUA, &q->queue_flags);
+	f->rotational |= !bdev_nonrot(bdev);
+}
+
 /*
- * Installs stacked limits on a bio-based queue.  Flush and FUA are always
- * advertised: the queue then hands them to us and we pass them on, and
- * an underlying device without a volatile cache simply drops them.
+ * Installs stacked limits and features on a bio-based queue.  Flush and
+ * FUA are advertised when a device below has a cache to flush, so the
+ * block layer hands them to us and we pass them on to every device.
  */
 static inline void dmx_compat_apply_limits(struct gendisk *disk,
 					   const struct queue_limits *lim,
-					   bool rotational)
+					   const struct dmx_queue_features *f)
 {
 	struct request_queue *q = disk->queue;
 
 	q->limits = *lim;
-	blk_queue_write_cache(q, true, true);
-	if (rotational)
+	blk_queue_write_cache(q, f->write_cache, f->fua);
+	if (f->rotational)
 		blk_queue_flag_clear(QUEUE_FLAG_NONROT, q);
 	else
 		blk_queue_flag_set(QUEUE_FLAG_NONROT, q);

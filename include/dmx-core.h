@@ -51,7 +51,7 @@ struct dmx_table {
 	struct bio_set clone_set;
 	bool clone_set_ready;
 	struct queue_limits limits;
-	bool rotational;		/* some underlying device spins */
+	struct dmx_queue_features features;
 };
 
 /* md->flags bits. */

@@ -98,6 +98,7 @@ struct dmx_target {
 	u32 max_io_len;			/* split bios at multiples; 0: never */
 	unsigned int num_flush_bios;	/* clones of each empty flush */
 	unsigned int num_discard_bios;	/* 0: discards fail with EOPNOTSUPP */
+	unsigned int num_write_zeroes_bios; /* 0: the device offers none */
 	unsigned int per_io_data_size;	/* bytes of per-clone target data */
 };
 
