@@ -4,6 +4,8 @@
 #
 #   make              build dmx.ko against KDIR (Debian's 6.1 headers)
 #   make check        install what is missing, build, boot the VM, run every test
+#   make check-debug  the same on a debug kernel (KASAN, lockdep, kmemleak),
+#                     built once from Debian's linux-source into the cache
 #   make demo         boot the VM and show what dmx does
 #   make bench        dmx against the stock device-mapper, same VM boot
 #   make lint         checkpatch.pl and sparse
@@ -18,7 +20,7 @@ DMX_ABI ?= $(shell { dpkg-query -W -f='$${Depends}' linux-headers-amd64 2>/dev/n
 	     grep -o 'linux-headers-[0-9][^ ,]*' | head -n 1 | sed 's/^linux-headers-//')
 KDIR ?= /usr/src/linux-headers-$(DMX_ABI)
 
-.PHONY: all modules check demo bench lint install clean deps tests
+.PHONY: all modules check check-debug demo bench lint install clean deps tests
 
 all: modules
 
@@ -36,6 +38,10 @@ check: deps
 	$(MAKE) modules
 	$(MAKE) tests
 	sh tests/vm/run.sh --mode check
+
+check-debug: deps
+	$(MAKE) tests
+	sh tests/vm/run.sh --mode check --kernel debug --timeout 5400
 
 demo: deps
 	$(MAKE) modules

@@ -359,14 +359,19 @@ static void dmx_md_unbind(struct mapped_device *md)
 void dmx_md_destroy(struct mapped_device *md)
 {
 	dmx_md_kill_io(md);
+	/*
+	 * A command still running on md (a table load that will find it
+	 * deleted, a DEV_WAIT woken by the removal event) may yet open or
+	 * close devices against the disk: let it finish before the disk
+	 * and its holder links go.
+	 */
+	wait_var_event(&md->holders, atomic_read(&md->holders) == 1);
 	dmx_md_unbind(md);
 
 	if (md->sysfs_ready)
 		dmx_sysfs_exit(md);
 	if (test_bit(DMX_MD_DISK_ADDED, &md->flags))
 		del_gendisk(md->disk);
-
-	wait_var_event(&md->holders, atomic_read(&md->holders) == 1);
 
 	dmx_minor_free(md->minor);
 	put_disk(md->disk);

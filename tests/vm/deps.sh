@@ -31,6 +31,12 @@ util-linux          guest userland: blockdev, losetup
 fdisk               guest userland: sfdisk (not in util-linux on Debian 12)
 diffutils           guest userland: cmp
 coreutils           guest userland: dd
+flex                debug kernel build (make check-debug)
+bison               debug kernel build
+libelf-dev          debug kernel build (objtool)
+libssl-dev          debug kernel build (certificates)
+bc                  debug kernel build
+dwarves             debug kernel build (pahole)
 "
 
 # is_installed PKG: true when dpkg has PKG fully installed.

@@ -84,7 +84,23 @@ unpack_harness() {
 	mv "$dir.tmp" "$dir"
 }
 
+# debug_kernel: the same variables for the debug kernel (DMX_KERNEL=debug),
+# built once by debug-kernel.sh; the harness is the stock one's.
+debug_kernel() {
+	eval "$(sh "$VM_DIR/debug-kernel.sh")"
+	unpack_harness "$(kernel_abi)"
+	echo "DMX_ABI=$DMX_DEBUG_ABI"
+	echo "DMX_VMLINUZ=$DMX_DEBUG_VMLINUZ"
+	echo "DMX_MODULES=$DMX_DEBUG_MODULES"
+	echo "DMX_HARNESS=$DMX_CACHE/harness"
+	echo "DMX_KDIR=$DMX_DEBUG_KDIR"
+}
+
 main() {
+	if [ "${DMX_KERNEL:-stock}" = debug ]; then
+		debug_kernel
+		return
+	fi
 	abi=$(kernel_abi)
 	unpack_kernel "$abi"
 	unpack_harness "$abi"

@@ -3,6 +3,7 @@
 #
 # Usage: sh tests/vm/run.sh [--mode check|demo|bench|shell] [--filter GLOB[,GLOB]]
 #                           [--timeout SECS] [--test-timeout SECS] [--stock]
+#                           [--kernel debug]
 #
 #   --mode check    run every test in the guest (default); TAP on stdout
 #   --mode demo     run tests/demo/demo.sh with the console live on the terminal
@@ -13,6 +14,8 @@
 #   --test-timeout  per-test limit inside the guest (default 120 s)
 #   --stock         load the stock dm-mod instead of dmx.ko: checks the tests
 #                   themselves against the reference implementation
+#   --kernel debug  boot the debug kernel (KASAN, lockdep, kmemleak; built
+#                   once by tests/vm/debug-kernel.sh) with dmx.ko built for it
 #
 # Logs land in ${DMX_BUILD:-tests/build}/vm/: console.log (ttyS0, the kernel
 # log) and results.log (ttyS1: TAP, a dmesg dump, "# vm-done").  The last
@@ -30,11 +33,11 @@ STOCK=
 
 # What counts as kernel trouble, looked for in timestamped kernel lines only
 # (so a test's own "WARNING:" on the console does not count).
-TROUBLE='BUG:|kernel BUG at|BUG [^ ]+ \(.*[Tt]ainted\)|WARNING:|Oops|Call Trace|general protection|soft lockup|hung task|blocked for more than|KASAN|UBSAN|[Kk]ernel panic|possible recursive locking|circular locking'
+TROUBLE='dmx-leak: unreferenced object|BUG:|kernel BUG at|BUG [^ ]+ \(.*[Tt]ainted\)|WARNING:|Oops|Call Trace|general protection|soft lockup|hung task|blocked for more than|KASAN|UBSAN|[Kk]ernel panic|possible recursive locking|circular locking'
 KLINE='^\[ *[0-9]+\.[0-9]+\] '
 
 usage() {
-	sed -n '3,13s/^# \{0,1\}//p' "$0" >&2
+	sed -n '3,19s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -46,6 +49,7 @@ parse_args() {
 		--timeout) TIMEOUT=$2; shift ;;
 		--test-timeout) TEST_TIMEOUT=$2; shift ;;
 		--stock) STOCK=1 ;;
+		--kernel) DMX_KERNEL=$2; export DMX_KERNEL; shift ;;
 		-h | --help) usage ;;
 		*) msg "unknown argument: $1"; usage ;;
 		esac
@@ -157,6 +161,18 @@ report() {
 	[ "$failed" -eq 0 ]
 }
 
+# build_debug_module: dmx.ko for the debug kernel, built from a copy of
+# the sources so the tree's own dmx.ko (for the stock kernel) stays.
+build_debug_module() {
+	src=$DMX_BUILD/debug-module
+	mkdir -p "$src/include"
+	cp "$DMX_ROOT"/Kbuild "$DMX_ROOT"/*.c "$src/"
+	cp -r "$DMX_ROOT"/include/. "$src/include/"
+	make -s -C "$DMX_KDIR" M="$src" modules >&2 || die "cannot build dmx.ko for the debug kernel"
+	DMX_KO=$src/dmx.ko
+	export DMX_KO
+}
+
 main() {
 	parse_args "$@"
 	OUT=$DMX_BUILD/vm
@@ -165,6 +181,11 @@ main() {
 	RESULTS=$OUT/results.log
 	mkdir -p "$OUT"
 	eval "$(sh "$VM_DIR/kernel.sh")"
+	if [ "${DMX_KERNEL:-stock}" = debug ]; then
+		build_debug_module
+		# KASAN and lockdep under TCG run several times slower.
+		: "${TEST_TIMEOUT:=900}"
+	fi
 
 	start=$(now_ms)
 	sh "$VM_DIR/initramfs.sh" "$INITRD"
