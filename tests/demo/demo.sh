@@ -58,7 +58,7 @@ step "a table swap under load: fio writes and verifies while tables are reloaded
 show dmsetup create vol --table "0 65536 linear /dev/ram3 0"
 fio --name=load --filename=/dev/mapper/vol --rw=randwrite --bs=4k \
 	--size=16m --direct=1 --verify=crc32c --do_verify=1 --loops=4 \
-	--output=/tmp/fio.out &
+	--eta=never --output=/tmp/fio.out &
 fio_pid=$!
 i=0
 while [ $i -lt 10 ]; do
