@@ -238,40 +238,29 @@ static int dmx_md_alloc_disk(struct mapped_device *md)
 
 /*
  * Makes dm-N visible, as v4 does, once its first table has loaded: until
- * then opening the node fails with ENXIO.  Links the holders of that
- * table's devices, which could not be linked before the disk existed.
+ * then opening the node fails with ENXIO.  Every load comes here, so a
+ * table whose devices were opened before the disk existed gets their
+ * holder links now; on failure the caller destroys the table, which
+ * drops whatever links it got.
  */
-int dmx_md_add_disk(struct mapped_device *md, struct dmx_table *first)
+int dmx_md_add_disk(struct mapped_device *md, struct dmx_table *t)
 {
-	struct dmx_dev *dd;
 	int r = 0;
 
 	mutex_lock(&md->suspend_lock);
-	if (test_bit(DMX_MD_DISK_ADDED, &md->flags))
-		goto out;
-	dmx_compat_apply_limits(md->disk, &first->limits, &first->features);
-	r = add_disk(md->disk);
-	if (r)
-		goto out;
-	/* A gendisk cannot be added twice: from here on it stays added. */
-	set_bit(DMX_MD_DISK_ADDED, &md->flags);
-	md->sysfs_ready = !dmx_sysfs_init(md);
-	if (!md->sysfs_ready)
-		pr_warn(DMX_MSG_PREFIX ": %s: no dm/ directory in sysfs\n",
-			md->name);
-
-	list_for_each_entry(dd, &first->devices, list) {
-		r = dmx_link_holder(first, dd);
+	if (!test_bit(DMX_MD_DISK_ADDED, &md->flags)) {
+		dmx_compat_apply_limits(md->disk, &t->limits, &t->features);
+		r = add_disk(md->disk);
 		if (r)
-			break;
+			goto out;
+		/* A gendisk cannot be added twice: from here on it stays. */
+		set_bit(DMX_MD_DISK_ADDED, &md->flags);
+		md->sysfs_ready = !dmx_sysfs_init(md);
+		if (!md->sysfs_ready)
+			pr_warn(DMX_MSG_PREFIX ": %s: no dm/ directory in sysfs\n",
+				md->name);
 	}
-	if (r) {
-		list_for_each_entry(dd, &first->devices, list) {
-			if (dd->holder_linked)
-				bd_unlink_disk_holder(dd->bdev, md->disk);
-			dd->holder_linked = false;
-		}
-	}
+	r = dmx_table_link_holders(t);
 out:
 	mutex_unlock(&md->suspend_lock);
 	return r;

@@ -237,14 +237,25 @@ static struct dmx_dev *dmx_table_find_dev(struct dmx_table *t, dev_t dev)
 	return NULL;
 }
 
-/* Lists dd in /sys/block/dm-N/slaves (and dm-N in its holders/). */
-int dmx_link_holder(struct dmx_table *t, struct dmx_dev *dd)
+/*
+ * Lists the table's devices in /sys/block/dm-N/slaves (and dm-N in
+ * their holders/); needs the disk added.  Devices keep their link until
+ * the table puts them.
+ */
+int dmx_table_link_holders(struct dmx_table *t)
 {
-	int r = bd_link_disk_holder(dd->bdev, t->md->disk);
+	struct dmx_dev *dd;
+	int r;
 
-	if (!r)
+	list_for_each_entry(dd, &t->devices, list) {
+		if (dd->holder_linked)
+			continue;
+		r = bd_link_disk_holder(dd->bdev, t->md->disk);
+		if (r)
+			return r;
 		dd->holder_linked = true;
-	return r;
+	}
+	return 0;
 }
 
 int dmx_get_device(struct dmx_target *ti, const char *path,
@@ -274,14 +285,8 @@ int dmx_get_device(struct dmx_target *ti, const char *path,
 	r = dmx_compat_open_bdev(dev, t->mode, &dmx_claim, &dd->handle);
 	if (r)
 		goto bad_free;
+	/* Holder links wait for the disk: dmx_md_add_disk() makes them. */
 	dd->bdev = dd->handle.bdev;
-	/* Before the first table is loaded, dmx_md_add_disk() links them. */
-	if (test_bit(DMX_MD_DISK_ADDED, &t->md->flags)) {
-		r = dmx_link_holder(t, dd);
-		if (r)
-			goto bad_close;
-	}
-
 	refcount_set(&dd->count, 1);
 	snprintf(dd->name, sizeof(dd->name), "%u:%u", MAJOR(dev), MINOR(dev));
 	/* Newest first: TABLE_DEPS lists devices in that order, as v4 does. */
@@ -289,8 +294,6 @@ int dmx_get_device(struct dmx_target *ti, const char *path,
 	*result = dd;
 	return 0;
 
-bad_close:
-	dmx_compat_close_bdev(&dd->handle);
 bad_free:
 	kfree(dd);
 	return r;

@@ -129,7 +129,7 @@ struct mapped_device {
 int dmx_core_init(void);
 void dmx_core_exit(void);
 int dmx_md_create(int minor, struct mapped_device **result);
-int dmx_md_add_disk(struct mapped_device *md, struct dmx_table *first);
+int dmx_md_add_disk(struct mapped_device *md, struct dmx_table *t);
 void dmx_md_get(struct mapped_device *md);
 void dmx_md_put(struct mapped_device *md);
 int dmx_md_lock_for_deletion(struct mapped_device *md, bool mark_deferred,
@@ -167,7 +167,7 @@ struct dmx_table *dmx_md_swap_table(struct mapped_device *md,
 int dmx_table_create(struct mapped_device *md, dmx_mode_t mode,
 		     unsigned int num_targets, struct dmx_table **result);
 void dmx_table_destroy(struct dmx_table *t);
-int dmx_link_holder(struct dmx_table *t, struct dmx_dev *dd);
+int dmx_table_link_holders(struct dmx_table *t);
 int dmx_table_add_target(struct dmx_table *t, const char *type,
 			 sector_t start, sector_t len, char *params);
 int dmx_table_complete(struct dmx_table *t);
