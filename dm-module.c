@@ -21,6 +21,7 @@ static const struct dmx_part dmx_parts[] = {
 	{ "striped target", dmx_striped_init, dmx_striped_exit },
 	{ "error target", dmx_error_init, dmx_error_exit },
 	{ "zero target", dmx_zero_init, dmx_zero_exit },
+	{ "snapshot targets", dmx_snapshot_init, dmx_snapshot_exit },
 };
 
 static void dmx_exit_parts(unsigned int count)

@@ -142,5 +142,7 @@ int dmx_error_init(void);
 void dmx_error_exit(void);
 int dmx_zero_init(void);
 void dmx_zero_exit(void);
+int dmx_snapshot_init(void);
+void dmx_snapshot_exit(void);
 
 #endif /* DMX_H */

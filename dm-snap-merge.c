@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Merging a snapshot back into its origin (the snapshot-merge target).
+ *
+ * The merging device stands for the origin but shows the snapshot's
+ * content: chunks with an exception are read and written on the COW
+ * device, the others on the origin, where writes still make the
+ * origin's other snapshots copy first.  In the background, batches of
+ * the newest exceptions are copied from the COW device to the origin,
+ * flushed, and forgotten in the store; writes to a chunk of the batch
+ * wait until it is done.  The store shrinks until only its header and
+ * first area are left, which is how LVM tells the merge has finished.
+ *
+ * One step at a time: merge_work picks a batch and starts its copies,
+ * merge_done_work commits it and queues the next step.
+ */
+#include <linux/blkdev.h>
+#include <linux/wait_bit.h>
+
+#include "dmx-snap.h"
+
+static void snap_merge_shutdown(struct snapshot *s)
+{
+	clear_bit_unlock(SNAP_MERGE_RUNNING, &s->merge_flags);
+	/* The bit must be seen clear before wake_up_bit() looks for waiters. */
+	smp_mb__after_atomic();
+	wake_up_bit(&s->merge_flags, SNAP_MERGE_RUNNING);
+}
+
+/* s->lock held. */
+bool snap_merge_chunk_busy(struct snapshot *s, snap_chunk_t chunk)
+{
+	int i;
+
+	for (i = 0; i < s->merge_nr; i++)
+		if (s->merge_batch[i].old_chunk == chunk)
+			return true;
+	return false;
+}
+
+/*
+ * Where a bio of the merging device goes: the COW device for a chunk
+ * with an exception (held while that chunk is being merged), else the
+ * origin.  Also resubmits the bios a finished batch held.
+ */
+int snapshot_merge_route(struct snapshot *s, struct bio *bio)
+{
+	struct snap_io *io = dmx_per_io_data(bio);
+	bool write = op_is_write(bio_op(bio));
+	struct snap_exception *e;
+	snap_chunk_t chunk;
+
+	spin_lock(&s->lock);
+	if (s->life != SNAP_ACTIVE) {
+		spin_unlock(&s->lock);
+		return DMX_MAPIO_KILL;
+	}
+	/* An invalid merging snapshot is just its origin. */
+	if (s->valid) {
+		chunk = snap_sector_to_chunk(s->store, bio->bi_iter.bi_sector);
+		e = snap_table_lookup(&s->complete, chunk);
+		if (e && write && snap_merge_chunk_busy(s, chunk)) {
+			bio_list_add(&s->merge_held, bio);
+			spin_unlock(&s->lock);
+			return DMX_MAPIO_SUBMITTED;
+		}
+		if (e) {
+			snapshot_remap_to_cow(s, bio, e);
+			/* The merge of this chunk must wait for the write. */
+			if (write)
+				snap_track(&s->tracker, io, chunk);
+			spin_unlock(&s->lock);
+			return DMX_MAPIO_REMAPPED;
+		}
+	}
+	spin_unlock(&s->lock);
+
+	bio_set_dev(bio, s->origin->bdev);
+	if (!write)
+		return DMX_MAPIO_REMAPPED;
+	return snap_origin_map_write(s->o, bio);
+}
+
+static void snap_merge_release(struct snapshot *s, struct bio_list *bios,
+			       bool fail)
+{
+	struct bio *bio;
+
+	while ((bio = bio_list_pop(bios))) {
+		if (fail) {
+			bio_io_error(bio);
+			continue;
+		}
+		switch (snapshot_merge_route(s, bio)) {
+		case DMX_MAPIO_REMAPPED:
+			submit_bio_noacct(bio);
+			break;
+		case DMX_MAPIO_SUBMITTED:
+			break;
+		default:
+			bio_io_error(bio);
+			break;
+		}
+	}
+}
+
+static void snap_merge_fail(struct snapshot *s, const char *why, int error)
+{
+	struct bio_list held;
+
+	pr_err(SNAP_PREFIX "%s (%d): merge stopped\n", why, error);
+	spin_lock(&s->lock);
+	s->merge_failed = true;
+	s->merge_nr = 0;
+	held = s->merge_held;
+	bio_list_init(&s->merge_held);
+	spin_unlock(&s->lock);
+	snap_merge_release(s, &held, true);
+	dmx_target_event(s->ti);
+}
+
+static void snap_merge_copied(int error, void *context)
+{
+	struct snapshot *s = context;
+
+	if (error)
+		cmpxchg(&s->merge_error, 0, error);
+	if (atomic_dec_and_test(&s->merge_copies))
+		queue_work(snap_wq, &s->merge_done_work);
+}
+
+static void snap_merge_step(struct work_struct *work)
+{
+	struct snapshot *s = container_of(work, struct snapshot, merge_work);
+	struct snap_store *st = s->store;
+	sector_t origin_size = bdev_nr_sectors(s->origin->bdev);
+	bool valid;
+	int i, n;
+
+	if (test_bit(SNAP_MERGE_STOP, &s->merge_flags))
+		goto stop;
+	spin_lock(&s->lock);
+	valid = s->valid && !s->merge_failed;
+	spin_unlock(&s->lock);
+	if (!valid)
+		goto stop;
+
+	/* merge_nr is 0: nobody looks at merge_batch while it is filled. */
+	n = snap_store_merge_batch(st, s->merge_batch, SNAP_MERGE_BATCH);
+	if (n < 0)
+		snap_merge_fail(s, "cannot read the exception store", n);
+	if (n <= 0)
+		goto stop;
+
+	/* The origin's other snapshots copy these chunks first. */
+	snap_origin_claim(s->o, s->merge_batch, n, st, &s->merge_io);
+
+	spin_lock(&s->lock);
+	s->merge_nr = n;
+	spin_unlock(&s->lock);
+	for (i = 0; i < n; i++)
+		snap_track_wait(&s->tracker, s->merge_batch[i].old_chunk);
+
+	s->merge_error = 0;
+	atomic_set(&s->merge_copies, n);
+	for (i = 0; i < n; i++) {
+		sector_t to = snap_chunk_to_sector(st, s->merge_batch[i].old_chunk);
+		sector_t count = 0;
+
+		if (to < origin_size)
+			count = min_t(sector_t, st->chunk_size, origin_size - to);
+		snap_copy(s->copier, s->cow->bdev,
+			  snap_chunk_to_sector(st, s->merge_batch[i].new_chunk),
+			  s->origin->bdev, to, count, snap_merge_copied, s);
+	}
+	return;
+
+stop:
+	snap_merge_shutdown(s);
+}
+
+/* The batch is on the origin: make it durable, then forget it. */
+static void snap_merge_step_done(struct work_struct *work)
+{
+	struct snapshot *s = container_of(work, struct snapshot,
+					  merge_done_work);
+	struct bio_list held;
+	int i, r;
+
+	snap_origin_end_write(s->o, &s->merge_io);
+	r = s->merge_error;
+	if (r) {
+		snap_merge_fail(s, "cannot copy to the origin", r);
+		goto stop;
+	}
+	r = blkdev_issue_flush(s->origin->bdev);
+	if (r) {
+		snap_merge_fail(s, "cannot flush the origin", r);
+		goto stop;
+	}
+	r = snap_store_commit_merge(s->store, s->merge_nr);
+	if (r) {
+		snap_merge_fail(s, "cannot update the exception store", r);
+		goto stop;
+	}
+
+	spin_lock(&s->lock);
+	for (i = 0; i < s->merge_nr; i++) {
+		struct snap_exception *e;
+
+		e = snap_table_lookup(&s->complete, s->merge_batch[i].old_chunk);
+		if (e) {
+			snap_table_remove(e);
+			snap_exception_free(e);
+		}
+	}
+	s->merge_nr = 0;
+	held = s->merge_held;
+	bio_list_init(&s->merge_held);
+	spin_unlock(&s->lock);
+	snap_merge_release(s, &held, false);
+
+	if (!test_bit(SNAP_MERGE_STOP, &s->merge_flags)) {
+		queue_work(snap_wq, &s->merge_work);
+		return;
+	}
+stop:
+	snap_merge_shutdown(s);
+}
+
+void snap_merge_init(struct snapshot *s)
+{
+	INIT_WORK(&s->merge_work, snap_merge_step);
+	INIT_WORK(&s->merge_done_work, snap_merge_step_done);
+	bio_list_init(&s->merge_held);
+}
+
+void snap_merge_start(struct snapshot *s)
+{
+	if (!test_and_set_bit(SNAP_MERGE_RUNNING, &s->merge_flags))
+		queue_work(snap_wq, &s->merge_work);
+}
+
+/* Lets the step in flight finish and starts no other. */
+void snap_merge_stop(struct snapshot *s)
+{
+	set_bit(SNAP_MERGE_STOP, &s->merge_flags);
+	wait_on_bit(&s->merge_flags, SNAP_MERGE_RUNNING, TASK_UNINTERRUPTIBLE);
+	clear_bit(SNAP_MERGE_STOP, &s->merge_flags);
+}

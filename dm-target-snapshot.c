@@ -1,0 +1,716 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * snapshot <origin> <COW> <P|PO|N> <chunk sectors> [<#features> ...]
+ * snapshot-merge <origin> <COW> P <chunk sectors> [<#features> ...]
+ *
+ * A snapshot reads the chunks that changed from its COW device and the
+ * rest from the origin; it writes to the COW device only, copying a
+ * chunk there first unless the write covers it whole (dm-snap-cow.c).
+ * Writes to the origin go through the snapshot-origin target, which has
+ * every snapshot of the origin copy a chunk before it is overwritten.
+ * This file holds the targets themselves: construction, the fast path
+ * of the bio path, starting, status.
+ *
+ * Starting state.  The constructor opens the devices and reads the
+ * header (unless a snapshot already registered on the same COW device
+ * owns it), nothing more.  At the first resume the snapshot takes its
+ * exceptions over from the snapshot already registered on the same COW
+ * device (a table reload, or LVM's merge), or else reads them from the
+ * COW device, and only then joins its origin.  So whatever the previous
+ * table did up to its suspend is what the new one starts from.
+ */
+#include <linux/ctype.h>
+#include <linux/module.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+
+#include "dmx-snap.h"
+
+struct workqueue_struct *snap_wq;
+struct workqueue_struct *snap_meta_wq;
+
+static struct dmx_target_type merge_target;
+
+/* The bio path. */
+
+static int snapshot_map(struct dmx_target *ti, struct bio *bio)
+{
+	struct snapshot *s = ti->private;
+	struct snap_io *io = dmx_per_io_data(bio);
+	struct snap_pending *pe;
+	struct snap_exception *e;
+	snap_chunk_t chunk;
+	int r = DMX_MAPIO_KILL;
+
+	io->tracked = false;
+	io->origin_counted = false;
+	if (bio->bi_opf & REQ_PREFLUSH) {
+		bio_set_dev(bio, s->cow->bdev);
+		return DMX_MAPIO_REMAPPED;
+	}
+
+	spin_lock(&s->lock);
+	if (s->life != SNAP_ACTIVE || !s->valid)
+		goto out;
+	if (op_is_write(bio_op(bio)) && s->overflowed)
+		goto out;
+
+	chunk = snap_sector_to_chunk(s->store, bio->bi_iter.bi_sector);
+	e = snap_table_lookup(&s->complete, chunk);
+	if (e) {
+		snapshot_remap_to_cow(s, bio, e);
+		r = DMX_MAPIO_REMAPPED;
+		goto out;
+	}
+	if (!op_is_write(bio_op(bio))) {
+		/* Until this read is done, the origin must keep the chunk. */
+		bio_set_dev(bio, s->origin->bdev);
+		snap_track(&s->tracker, io, chunk);
+		r = DMX_MAPIO_REMAPPED;
+		goto out;
+	}
+
+	pe = snapshot_find_pending(s, chunk);
+	if (pe) {
+		bio_list_add(&pe->snap_bios, bio);
+	} else {
+		bio_list_add(&s->deferred, bio);
+		queue_work(snap_wq, &s->write_work);
+	}
+	r = DMX_MAPIO_SUBMITTED;
+out:
+	spin_unlock(&s->lock);
+	return r;
+}
+
+static int snapshot_merge_map(struct dmx_target *ti, struct bio *bio)
+{
+	struct snapshot *s = ti->private;
+	struct snap_io *io = dmx_per_io_data(bio);
+
+	io->tracked = false;
+	io->origin_counted = false;
+	if (bio->bi_opf & REQ_PREFLUSH) {
+		if (dmx_bio_flush_index(bio))
+			bio_set_dev(bio, s->cow->bdev);
+		else
+			bio_set_dev(bio, s->origin->bdev);
+		return DMX_MAPIO_REMAPPED;
+	}
+	return snapshot_merge_route(s, bio);
+}
+
+static int snapshot_end_io(struct dmx_target *ti, struct bio *bio,
+			   blk_status_t *error)
+{
+	struct snapshot *s = ti->private;
+	struct snap_io *io = dmx_per_io_data(bio);
+
+	if (io->tracked)
+		snap_untrack(&s->tracker, io);
+	if (io->origin_counted)
+		snap_origin_end_write(s->o, io);
+	return DMX_ENDIO_DONE;
+}
+
+/* Starting: hand-over or load, then join the origin. */
+
+static int snapshot_add_exception(void *context, snap_chunk_t old_chunk,
+				  snap_chunk_t new_chunk)
+{
+	struct snapshot *s = context;
+	struct snap_exception *e;
+
+	e = snap_exception_alloc(GFP_NOIO);
+	if (!e)
+		return -ENOMEM;
+	e->old_chunk = old_chunk;
+	e->new_chunk = new_chunk;
+	snap_table_insert(&s->complete, e);
+	return 0;
+}
+
+/*
+ * Takes pred's exceptions, store and copy engine, giving it ours (which
+ * its destructor frees).  Origin writes that need s wait, parked, until
+ * pred's last copy is done and s holds the state.  Registry lock held.
+ */
+static int snapshot_take_over(struct snapshot *s, struct snapshot *pred)
+{
+	struct snap_table table;
+	struct snap_store *store;
+	struct snap_copier *copier;
+	bool valid, overflowed;
+
+	if (!pred->suspended) {
+		pr_err(SNAP_PREFIX "cannot take over from a snapshot on the same COW device until it is suspended\n");
+		return -EINVAL;
+	}
+	if (pred->store->kind != s->store->kind) {
+		pr_err(SNAP_PREFIX "cannot take over between persistent and transient stores\n");
+		return -EINVAL;
+	}
+
+	snap_origin_replace(s->o, pred, s);
+	snap_merge_stop(pred);
+	wait_event(pred->pending_wait, !atomic_read(&pred->nr_pending));
+	flush_work(&pred->drop_work);
+
+	spin_lock(&pred->lock);
+	table = pred->complete;
+	store = pred->store;
+	copier = pred->copier;
+	valid = pred->valid;
+	overflowed = pred->overflowed;
+	pred->complete = s->complete;
+	pred->store = s->store;
+	pred->copier = s->copier;
+	pred->valid = false;
+	spin_unlock(&pred->lock);
+
+	spin_lock(&s->lock);
+	s->complete = table;
+	s->store = store;
+	s->copier = copier;
+	s->valid = valid;
+	s->overflowed = overflowed;
+	spin_unlock(&s->lock);
+
+	/* Suspended: no bio is being split by the core right now. */
+	s->ti->max_io_len = s->store->chunk_size;
+	snap_origin_activate(s->o, s);
+	return 0;
+}
+
+static int snapshot_load(struct snapshot *s)
+{
+	unsigned int noio;
+	int r;
+
+	/* The device is suspended: reclaim must not write through it. */
+	noio = memalloc_noio_save();
+	r = snap_store_load(s->store, snapshot_add_exception, s);
+	memalloc_noio_restore(noio);
+	if (r < 0) {
+		pr_err(SNAP_PREFIX "cannot read the exception store (%d)\n", r);
+		/* A later resume starts over. */
+		snap_table_clear(&s->complete);
+		return r;
+	}
+	if (r > 0)
+		pr_warn(SNAP_PREFIX "snapshot is marked invalid\n");
+
+	spin_lock(&s->lock);
+	s->valid = !r;
+	s->life = SNAP_ACTIVE;
+	spin_unlock(&s->lock);
+	snap_origin_attach(s->o, s);
+	return 0;
+}
+
+static int snapshot_start(struct snapshot *s)
+{
+	struct snapshot *pred;
+
+	pred = snap_origin_find_cow(s->o, s->cow->bdev->bd_dev, s);
+	if (s->merge && snap_origin_find_merging(s->o, pred)) {
+		pr_err(SNAP_PREFIX "a snapshot of this origin is already merging\n");
+		return -EINVAL;
+	}
+	if (pred)
+		return snapshot_take_over(s, pred);
+	return snapshot_load(s);
+}
+
+static int snapshot_preresume(struct dmx_target *ti)
+{
+	struct snapshot *s = ti->private;
+	int r = 0;
+
+	snap_registry_lock();
+	if (s->life == SNAP_LOADED)
+		r = snapshot_start(s);
+	snap_registry_unlock();
+	return r;
+}
+
+static void snapshot_resume(struct dmx_target *ti)
+{
+	struct snapshot *s = ti->private;
+
+	snap_registry_lock();
+	s->suspended = false;
+	snap_registry_unlock();
+	if (s->merge && s->life == SNAP_ACTIVE)
+		snap_merge_start(s);
+}
+
+static void snapshot_presuspend(struct dmx_target *ti)
+{
+	struct snapshot *s = ti->private;
+
+	if (s->merge)
+		snap_merge_stop(s);
+}
+
+static void snapshot_postsuspend(struct dmx_target *ti)
+{
+	struct snapshot *s = ti->private;
+
+	snap_registry_lock();
+	s->suspended = true;
+	snap_registry_unlock();
+}
+
+/* Construction. */
+
+static int snapshot_parse_store(struct dmx_target *ti, const char *arg,
+				enum snap_store_kind *kind, bool *overflow_ok)
+{
+	*overflow_ok = false;
+	switch (toupper(arg[0])) {
+	case 'P':
+		*kind = SNAP_STORE_PERSISTENT;
+		if (!arg[1])
+			return 0;
+		if (toupper(arg[1]) == 'O' && !arg[2]) {
+			*overflow_ok = true;
+			return 0;
+		}
+		ti->error = "Unsupported persistent store option";
+		return -EINVAL;
+	case 'N':
+		*kind = SNAP_STORE_TRANSIENT;
+		if (!arg[1])
+			return 0;
+		ti->error = "Unsupported transient store option";
+		return -EINVAL;
+	default:
+		ti->error = "Exception store type is not P, PO or N";
+		return -EINVAL;
+	}
+}
+
+/* Optional features: none is supported, but "0" may be given. */
+static int snapshot_parse_features(struct dmx_target *ti, unsigned int argc,
+				   char **argv)
+{
+	unsigned int count;
+
+	if (!argc)
+		return 0;
+	if (kstrtouint(argv[0], 10, &count) || count != argc - 1) {
+		ti->error = "Invalid number of feature arguments";
+		return -EINVAL;
+	}
+	if (count) {
+		ti->error = "Unsupported feature requested";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int snapshot_check_chunk_size(struct snapshot *s, u32 chunk_size)
+{
+	struct dmx_target *ti = s->ti;
+	unsigned int block = max(bdev_logical_block_size(s->origin->bdev),
+				 bdev_logical_block_size(s->cow->bdev));
+
+	if (!chunk_size) {
+		ti->error = "Chunk size not set";
+		return -EINVAL;
+	}
+	if (!is_power_of_2(chunk_size)) {
+		ti->error = "Chunk size is not a power of 2";
+		return -EINVAL;
+	}
+	if (chunk_size % (block >> SECTOR_SHIFT)) {
+		ti->error = "Chunk size is not a multiple of device blocksize";
+		return -EINVAL;
+	}
+	if (chunk_size > SNAP_MAX_CHUNK_SECTORS) {
+		ti->error = "Chunk size is too high";
+		return -EINVAL;
+	}
+	if (ti->begin & (chunk_size - 1)) {
+		ti->error = "Target start is not a multiple of the chunk size";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int snapshot_open_devices(struct snapshot *s, char **argv)
+{
+	struct dmx_target *ti = s->ti;
+	int r;
+
+	r = dmx_get_device(ti, argv[0], &s->origin);
+	if (r) {
+		ti->error = "Cannot get origin device";
+		return r;
+	}
+	r = dmx_get_device(ti, argv[1], &s->cow);
+	if (r) {
+		ti->error = "Cannot get COW device";
+		goto bad;
+	}
+	if (s->cow == s->origin) {
+		ti->error = "COW device cannot be the same as origin device";
+		r = -EINVAL;
+		dmx_put_device(ti, s->cow);
+		s->cow = NULL;
+		goto bad;
+	}
+	return 0;
+
+bad:
+	dmx_put_device(ti, s->origin);
+	s->origin = NULL;
+	return r;
+}
+
+/*
+ * The chunk size of the snapshot registered on the same COW device, if
+ * any: the one this table will take over from at resume.
+ */
+static u32 snapshot_predecessor_chunk_size(struct snapshot *s)
+{
+	struct snapshot *pred;
+	u32 chunk_size = 0;
+
+	snap_registry_lock();
+	pred = snap_origin_find_cow(s->o, s->cow->bdev->bd_dev, NULL);
+	if (pred)
+		chunk_size = pred->store->chunk_size;
+	snap_registry_unlock();
+	return chunk_size;
+}
+
+/*
+ * The store, its chunk size settled: the predecessor's when this table
+ * will take over from one (which owns the header and may have the COW
+ * device suspended), else the header's for a persistent store.
+ */
+static int snapshot_create_store(struct snapshot *s, enum snap_store_kind kind,
+				 u32 chunk_size)
+{
+	struct dmx_target *ti = s->ti;
+	sector_t cow_size = bdev_nr_sectors(s->cow->bdev);
+	u32 pred_chunk_size = snapshot_predecessor_chunk_size(s);
+	int r;
+
+	r = snap_store_create(kind, s->cow->bdev, pred_chunk_size ?: chunk_size,
+			      &s->store);
+	if (r) {
+		ti->error = "Cannot allocate exception store";
+		return r;
+	}
+	if (kind == SNAP_STORE_PERSISTENT && !pred_chunk_size) {
+		r = snap_store_read_header(s->store, &ti->error);
+		if (r)
+			goto bad;
+	}
+	r = snapshot_check_chunk_size(s, s->store->chunk_size);
+	if (r)
+		goto bad;
+	r = snap_store_set_chunk_size(s->store, s->store->chunk_size);
+	if (r) {
+		ti->error = "Cannot allocate metadata buffers";
+		goto bad;
+	}
+	/* Header and first metadata area. */
+	if (kind == SNAP_STORE_PERSISTENT &&
+	    cow_size < 2 * (sector_t)s->store->chunk_size) {
+		ti->error = "COW device too small";
+		r = -EINVAL;
+		goto bad;
+	}
+	return 0;
+
+bad:
+	snap_store_destroy(s->store);
+	s->store = NULL;
+	return r;
+}
+
+static int snapshot_alloc_state(struct snapshot *s)
+{
+	struct dmx_target *ti = s->ti;
+	u64 cow_chunks = bdev_nr_sectors(s->cow->bdev) >> s->store->chunk_shift;
+	int r;
+
+	r = snap_table_init(&s->complete, cow_chunks);
+	if (r)
+		goto bad;
+	r = snap_table_init(&s->pending, cow_chunks >> 3);
+	if (r)
+		goto bad;
+	r = snap_pending_pool_init(&s->pending_pool);
+	if (r)
+		goto bad;
+	s->copier = snap_copier_create(s->store->chunk_size);
+	if (IS_ERR(s->copier)) {
+		r = PTR_ERR(s->copier);
+		s->copier = NULL;
+		goto bad;
+	}
+	return 0;
+
+bad:
+	ti->error = "Cannot allocate exception tables";
+	return r;
+}
+
+static void snapshot_free(struct snapshot *s)
+{
+	snap_copier_destroy(s->copier);
+	mempool_exit(&s->pending_pool);
+	snap_table_exit(&s->pending);
+	snap_table_exit(&s->complete);
+	snap_store_destroy(s->store);
+	if (s->o)
+		snap_origin_put(s->o);
+	if (s->cow)
+		dmx_put_device(s->ti, s->cow);
+	if (s->origin)
+		dmx_put_device(s->ti, s->origin);
+	kfree(s);
+}
+
+static struct snapshot *snapshot_alloc(struct dmx_target *ti)
+{
+	struct snapshot *s;
+
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return NULL;
+	s->ti = ti;
+	s->merge = ti->type == &merge_target;
+	spin_lock_init(&s->lock);
+	s->life = SNAP_LOADED;
+	s->valid = true;
+	atomic_set(&s->nr_pending, 0);
+	init_waitqueue_head(&s->pending_wait);
+	snap_tracker_init(&s->tracker);
+	bio_list_init(&s->deferred);
+	INIT_WORK(&s->write_work, snapshot_write_work);
+	INIT_WORK(&s->drop_work, snapshot_drop_work);
+	bio_list_init(&s->drop_bios);
+	INIT_LIST_HEAD(&s->origin_node);
+	bio_list_init(&s->parked);
+	snap_merge_init(s);
+	return s;
+}
+
+static int snapshot_ctr(struct dmx_target *ti, unsigned int argc, char **argv)
+{
+	enum snap_store_kind kind;
+	struct snapshot *s;
+	u32 chunk_size;
+	int r;
+
+	if (argc < 4) {
+		ti->error = "requires 4 or more arguments";
+		return -EINVAL;
+	}
+	s = snapshot_alloc(ti);
+	if (!s) {
+		ti->error = "Cannot allocate snapshot context";
+		return -ENOMEM;
+	}
+
+	r = snapshot_parse_store(ti, argv[2], &kind, &s->overflow_ok);
+	if (r)
+		goto bad;
+	if (kstrtou32(argv[3], 10, &chunk_size)) {
+		ti->error = "Invalid chunk size";
+		r = -EINVAL;
+		goto bad;
+	}
+	r = snapshot_parse_features(ti, argc - 4, argv + 4);
+	if (r)
+		goto bad;
+	if (s->merge && kind != SNAP_STORE_PERSISTENT) {
+		ti->error = "Snapshot exception store does not support snapshot-merge";
+		r = -EINVAL;
+		goto bad;
+	}
+
+	r = snapshot_open_devices(s, argv);
+	if (r)
+		goto bad;
+	s->o = snap_origin_get(s->origin->bdev->bd_dev);
+	if (!s->o) {
+		ti->error = "Cannot allocate origin registry entry";
+		r = -ENOMEM;
+		goto bad;
+	}
+	r = snapshot_create_store(s, kind, chunk_size);
+	if (r)
+		goto bad;
+	r = snapshot_alloc_state(s);
+	if (r)
+		goto bad;
+
+	ti->private = s;
+	ti->max_io_len = s->store->chunk_size;
+	ti->num_flush_bios = s->merge ? 2 : 1;
+	ti->per_io_data_size = sizeof(struct snap_io);
+	return 0;
+
+bad:
+	snapshot_free(s);
+	return r;
+}
+
+/*
+ * Leaves the origin first, so no new copy is started for s, then waits
+ * for the copies in flight: the origin writes waiting on them go on
+ * without s.
+ */
+static void snapshot_dtr(struct dmx_target *ti)
+{
+	struct snapshot *s = ti->private;
+
+	snap_merge_stop(s);
+	snap_registry_lock();
+	if (s->life == SNAP_ACTIVE)
+		snap_origin_detach(s->o, s);
+	snap_registry_unlock();
+
+	wait_event(s->pending_wait, !atomic_read(&s->nr_pending));
+	flush_work(&s->write_work);
+	flush_work(&s->drop_work);
+	snapshot_free(s);
+}
+
+static void snapshot_status(struct dmx_target *ti, enum dmx_status_type type,
+			    char *result, unsigned int maxlen)
+{
+	struct snapshot *s = ti->private;
+	sector_t total = 0, allocated = 0, metadata = 0;
+	bool valid, merge_failed, overflowed, persistent;
+	unsigned int sz = 0;
+	u32 chunk_size;
+
+	spin_lock(&s->lock);
+	valid = s->valid && s->life != SNAP_RETIRED;
+	merge_failed = s->merge_failed;
+	overflowed = s->overflowed;
+	persistent = s->store->kind == SNAP_STORE_PERSISTENT;
+	chunk_size = s->store->chunk_size;
+	if (type == DMX_STATUS_INFO)
+		snap_store_usage(s->store, &total, &allocated, &metadata);
+	spin_unlock(&s->lock);
+
+	if (type == DMX_STATUS_TABLE) {
+		dmx_emit(result, maxlen, &sz, "%s %s %s %u", s->origin->name,
+			 s->cow->name,
+			 persistent ? (s->overflow_ok ? "PO" : "P") : "N",
+			 chunk_size);
+		return;
+	}
+	if (!valid)
+		dmx_emit(result, maxlen, &sz, "Invalid");
+	else if (merge_failed)
+		dmx_emit(result, maxlen, &sz, "Merge failed");
+	else if (overflowed)
+		dmx_emit(result, maxlen, &sz, "Overflow");
+	else
+		dmx_emit(result, maxlen, &sz, "%llu/%llu %llu",
+			 (unsigned long long)allocated,
+			 (unsigned long long)total,
+			 (unsigned long long)metadata);
+}
+
+static int snapshot_iterate_devices(struct dmx_target *ti, dmx_iterate_fn fn,
+				    void *data)
+{
+	struct snapshot *s = ti->private;
+	int r;
+
+	r = fn(ti, s->origin, 0, ti->len, data);
+	if (!r)
+		r = fn(ti, s->cow, 0, bdev_nr_sectors(s->cow->bdev), data);
+	return r;
+}
+
+/* Versions are upstream's, which LVM2 checks for features. */
+static struct dmx_target_type snapshot_target = {
+	.name		 = "snapshot",
+	.version	 = {1, 16, 0},
+	.module		 = THIS_MODULE,
+	.ctr		 = snapshot_ctr,
+	.dtr		 = snapshot_dtr,
+	.map		 = snapshot_map,
+	.end_io		 = snapshot_end_io,
+	.postsuspend	 = snapshot_postsuspend,
+	.preresume	 = snapshot_preresume,
+	.resume		 = snapshot_resume,
+	.status		 = snapshot_status,
+	.iterate_devices = snapshot_iterate_devices,
+};
+
+static struct dmx_target_type merge_target = {
+	.name		 = "snapshot-merge",
+	.version	 = {1, 5, 0},
+	.module		 = THIS_MODULE,
+	.ctr		 = snapshot_ctr,
+	.dtr		 = snapshot_dtr,
+	.map		 = snapshot_merge_map,
+	.end_io		 = snapshot_end_io,
+	.presuspend	 = snapshot_presuspend,
+	.postsuspend	 = snapshot_postsuspend,
+	.preresume	 = snapshot_preresume,
+	.resume		 = snapshot_resume,
+	.status		 = snapshot_status,
+	.iterate_devices = snapshot_iterate_devices,
+};
+
+int dmx_snapshot_init(void)
+{
+	int r;
+
+	r = snap_exception_init();
+	if (r)
+		return r;
+	r = -ENOMEM;
+	snap_wq = alloc_workqueue("kdmx-snapd", WQ_MEM_RECLAIM, 0);
+	if (!snap_wq)
+		goto bad_wq;
+	snap_meta_wq = alloc_workqueue("kdmx-snapmeta", WQ_MEM_RECLAIM, 0);
+	if (!snap_meta_wq)
+		goto bad_meta_wq;
+	r = dmx_snap_origin_init();
+	if (r)
+		goto bad_origin;
+	r = dmx_register_target(&snapshot_target);
+	if (r)
+		goto bad_snapshot;
+	r = dmx_register_target(&merge_target);
+	if (r)
+		goto bad_merge;
+	return 0;
+
+bad_merge:
+	dmx_unregister_target(&snapshot_target);
+bad_snapshot:
+	dmx_snap_origin_exit();
+bad_origin:
+	destroy_workqueue(snap_meta_wq);
+bad_meta_wq:
+	destroy_workqueue(snap_wq);
+bad_wq:
+	snap_exception_exit();
+	return r;
+}
+
+void dmx_snapshot_exit(void)
+{
+	dmx_unregister_target(&merge_target);
+	dmx_unregister_target(&snapshot_target);
+	dmx_snap_origin_exit();
+	destroy_workqueue(snap_meta_wq);
+	destroy_workqueue(snap_wq);
+	snap_exception_exit();
+}
