@@ -1,0 +1,107 @@
+#!/bin/sh
+# LVM2 snapshots: lvcreate -s builds the four devices of snapshot.rst
+# (origin, -real, -cow, snapshot) with upstream's tables; writes to the
+# origin and to the snapshot each stay on their side; lvs reports the
+# snapshot's usage as the status line implies; lvconvert --merge
+# merges it back and the origin then holds the snapshot's content.
+# Leaves no devices.
+set -u
+. "${DMX_TESTLIB:-/tests/lib}/tap.sh"
+. "${DMX_TESTLIB:-/tests/lib}/scenario.sh"
+
+export LVM_SUPPRESS_FD_WARNINGS=1
+VG=snapvg
+PVS="/dev/ram0 /dev/ram1"
+LV_SECTORS=65536	# 32 MiB
+
+# splice IMAGE SECTOR FILE: IMAGE with FILE written over it at SECTOR.
+splice() {
+	_len=$(($(wc -c <"$3") / 512))
+	{
+		head -c $(($2 * 512)) "$1"
+		cat "$3"
+		tail -c +$((($2 + _len) * 512 + 1)) "$1"
+	} >"$1.new" && mv "$1.new" "$1"
+}
+
+lvm_field() {
+	_cmd=$1 _field=$2
+	shift 2
+	$_cmd --noheadings --units s --nosuffix -o "$_field" "$@" | sed 's/^ *//; s/ *$//'
+}
+
+# shellcheck disable=SC2086 # PVS is a list
+origin_lv_with_data() {
+	pvcreate -y $PVS >/dev/null && vgcreate $VG $PVS >/dev/null &&
+		lvcreate -y -L 32M -n lv $VG >/dev/null || return 1
+	pattern lvbase 0 $LV_SECTORS >"$SCEN_TMP/origin" &&
+		put "$SCEN_TMP/origin" /dev/$VG/lv 0 1048576 direct &&
+		cp "$SCEN_TMP/origin" "$SCEN_TMP/snap"
+}
+
+lvcreate_snapshot_makes_four_devices() {
+	lvcreate -y -s -L 16M -c 8k -n snap $VG/lv >/dev/null || return 1
+	real=$(devno /dev/mapper/$VG-lv-real)
+	cow=$(devno /dev/mapper/$VG-snap-cow)
+	want_eq origin "$(dmsetup table $VG-lv)" \
+		"0 $LV_SECTORS snapshot-origin $real" &&
+		want_match snapshot "$(dmsetup table $VG-snap)" \
+			"^0 $LV_SECTORS snapshot $real $cow PO? 16\$"
+}
+
+writes_stay_on_their_side() {
+	pattern lvorig 0 5000 >"$SCEN_TMP/w" &&
+		put "$SCEN_TMP/w" /dev/$VG/lv 3001 65536 direct &&
+		splice "$SCEN_TMP/origin" 3001 "$SCEN_TMP/w" || return 1
+	pattern lvsnap 0 7000 >"$SCEN_TMP/w" &&
+		put "$SCEN_TMP/w" /dev/$VG/snap 20000 65536 direct &&
+		splice "$SCEN_TMP/snap" 20000 "$SCEN_TMP/w" || return 1
+	same_as "$SCEN_TMP/origin" /dev/$VG/lv 0 &&
+		same_as "$SCEN_TMP/snap" /dev/$VG/snap 0
+}
+
+# Data% is allocated / total of the status line, as a percentage.
+lvs_shows_snapshot_usage() {
+	# shellcheck disable=SC2046 # the status line's fields
+	set -- $(dmsetup status $VG-snap)
+	want=$(echo "$4" | awk -F/ '{ printf "%.2f", 100 * $1 / $2 }')
+	got=$(lvm_field lvs data_percent $VG/snap)
+	diag "status $4 $5, lvs Data% $got"
+	want_eq data_percent "$got" "$want"
+}
+
+lvconvert_merge_completes() {
+	lvconvert --merge -i 1 $VG/snap || return 1
+	! dm_exists $VG-snap || { echo "$VG-snap still mapped"; return 1; }
+	want_eq lvs "$(lvm_field lvs lv_name $VG)" lv
+}
+
+merged_origin_holds_snapshot_content() {
+	same_as "$SCEN_TMP/snap" /dev/$VG/lv 0
+}
+
+merged_origin_survives_reactivation() {
+	lvchange -an $VG/lv && lvchange -ay $VG/lv &&
+		same_as "$SCEN_TMP/snap" /dev/$VG/lv 0
+}
+
+# shellcheck disable=SC2086 # PVS is a list
+cleanup() {
+	vgremove -y -f $VG >/dev/null && pvremove -y $PVS >/dev/null &&
+		no_devices_left
+}
+
+use_dmx || die "cannot load the device-mapper"
+ramdisks 4 64 || die "cannot set up ramdisks"
+remove_all_dm || die "devices left over from an earlier test"
+
+check origin_lv_with_data origin_lv_with_data
+check lvcreate_snapshot_makes_four_devices lvcreate_snapshot_makes_four_devices
+check writes_stay_on_their_side writes_stay_on_their_side
+check lvs_shows_snapshot_usage lvs_shows_snapshot_usage
+check lvconvert_merge_completes lvconvert_merge_completes
+check merged_origin_holds_snapshot_content merged_origin_holds_snapshot_content
+check merged_origin_survives_reactivation merged_origin_survives_reactivation
+check cleanup cleanup
+rm -rf "$SCEN_TMP"
+tap_done
