@@ -37,7 +37,7 @@ tests:
 check: deps
 	$(MAKE) modules
 	$(MAKE) tests
-	sh tests/vm/run.sh --mode check
+	sh tests/vm/check.sh
 
 check-debug: deps
 	$(MAKE) tests
