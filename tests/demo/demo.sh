@@ -75,3 +75,58 @@ grep -E 'err=|verify' /tmp/fio.out | head -n 3
 step "clean up: remove every device"
 show dmsetup remove_all
 show dmsetup ls
+
+step "a snapshot keeps a filesystem's old content while the origin changes"
+show dmsetup create base --table "0 131072 linear /dev/ram0 0"
+show mkfs.ext4 -q /dev/mapper/base
+mount /dev/mapper/base /mnt && echo "version 1: before the snapshot" >/mnt/file &&
+	umount /mnt
+# The COW device starts blank: no snapshot header in its first chunk.
+dd if=/dev/zero of=/dev/ram1 bs=4096 count=1 oflag=direct status=none
+show dmsetup create cow --table "0 131072 linear /dev/ram1 0"
+show dmsetup create origin --table "0 131072 snapshot-origin /dev/mapper/base"
+show dmsetup suspend origin
+show dmsetup create snap --table "0 131072 snapshot /dev/mapper/base /dev/mapper/cow P 8"
+show dmsetup resume origin
+show mount /dev/mapper/origin /mnt
+show sh -c 'echo "version 2: written after the snapshot" >/mnt/file'
+show dd if=/dev/urandom of=/mnt/noise bs=1M count=8 status=none
+show umount /mnt
+mkdir -p /snap
+show mount -o ro /dev/mapper/snap /snap
+show mount -o ro /dev/mapper/origin /mnt
+echo "the origin reads:"
+show cat /mnt/file
+show ls /mnt
+echo "the snapshot still reads:"
+show cat /snap/file
+show ls /snap
+show umount /snap
+show umount /mnt
+echo "status of the snapshot: <allocated>/<total> <metadata> sectors"
+show dmsetup status snap
+
+step "merging the snapshot back: the origin gets the old content again"
+show dmsetup suspend snap
+show dmsetup suspend origin
+show dmsetup load origin --table "0 131072 snapshot-merge /dev/mapper/base /dev/mapper/cow P 8"
+show dmsetup resume origin
+show dmsetup remove snap
+show dmsetup status origin
+i=0
+until dmsetup status origin | awk '{ split($4, a, "/"); exit a[1] != $5 }'; do
+	i=$((i + 1))
+	[ $i -lt 300 ] || break
+	sleep 0.1
+done
+echo "merged: allocated sectors equal metadata sectors"
+show dmsetup status origin
+show dmsetup load origin --table "0 131072 snapshot-origin /dev/mapper/base"
+show dmsetup resume origin
+show mount -o ro /dev/mapper/origin /mnt
+show cat /mnt/file
+show ls /mnt
+show umount /mnt
+show fsck.ext4 -f -n /dev/mapper/base
+show dmsetup remove_all
+show dmsetup ls
