@@ -35,8 +35,8 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "snap_test.h"
 
-#define SECTOR		512
 #define ORIGIN_SECTORS	32768		/* 16 MiB */
 #define NWRITERS	2
 #define NSNAP		3
@@ -67,38 +67,11 @@ struct live {
 static const char *const cows[NSNAP] = { "/dev/ram1", "/dev/ram2",
 					 "/dev/ram3" };
 
-static int sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
 static bool is_stock(void)
 {
 	const char *impl = getenv("DMX_IMPL");
 
 	return impl && !strcmp(impl, "stock");
-}
-
-static void fill_sector(uint8_t *p, uint32_t version, uint32_t sector)
-{
-	uint64_t x = (((uint64_t)version << 32) | sector) *
-		     0x9e3779b97f4a7c15ULL + 1;
-	int i;
-
-	memcpy(p, &version, 4);
-	memcpy(p + 4, &sector, 4);
-	for (i = 8; i < SECTOR; i += 8) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		memcpy(p + i, &x, 8);
-	}
 }
 
 /* The version a sector holds, or -1 if its contents are not intact. */

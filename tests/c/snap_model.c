@@ -33,8 +33,8 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "snap_test.h"
 
-#define SECTOR		512
 #define ORIGIN_SECTORS	32768		/* 16 MiB */
 #define COW_SECTORS	49152		/* 24 MiB: room for every chunk */
 #define NSNAP		3
@@ -62,17 +62,6 @@ struct model {
 
 /* --- helpers ------------------------------------------------------ */
 
-static int sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
 static const char *dev_name(int dev)
 {
 	static const char *const names[NDEV] = { "mdl-origin", "mdl-s0",
@@ -89,23 +78,6 @@ static void snap_table(struct model *m, int i, char *buf, size_t size)
 {
 	snprintf(buf, size, "0 %d snapshot /dev/mapper/mdl-base %s %s %u",
 		 ORIGIN_SECTORS, cow_disks[i], kinds[i], m->chunk);
-}
-
-/* Sector contents: its version and number, then noise from both. */
-static void fill_sector(uint8_t *p, uint32_t version, uint32_t sector)
-{
-	uint64_t x = (((uint64_t)version << 32) | sector) *
-		     0x9e3779b97f4a7c15ULL + 1;
-	int i;
-
-	memcpy(p, &version, 4);
-	memcpy(p + 4, &sector, 4);
-	for (i = 8; i < SECTOR; i += 8) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		memcpy(p + i, &x, 8);
-	}
 }
 
 static void fail(struct model *m, const char *fmt, ...)

@@ -179,6 +179,17 @@ get() {
 	dd_quiet if="$1" bs="$4" skip=$(($2 * 512)) count=$(($3 * 512)) iflag=$_fl
 }
 
+# splice IMAGE SECTOR FILE: IMAGE with FILE written over it at SECTOR
+# (the expected image of a device after a write).
+splice() {
+	_len=$(($(wc -c <"$3") / 512))
+	{
+		head -c $(($2 * 512)) "$1"
+		cat "$3"
+		tail -c +$((($2 + _len) * 512 + 1)) "$1"
+	} >"$1.new" && mv "$1.new" "$1"
+}
+
 # same_as FILE DEV SECTOR [BS [direct]]: DEV holds FILE at SECTOR (read
 # with O_DIRECT unless told "buffered"); explains the first difference.
 same_as() {

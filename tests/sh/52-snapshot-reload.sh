@@ -37,16 +37,6 @@ new_snapshot() {
 		dmsetup resume rorig
 }
 
-# splice IMAGE SECTOR FILE: IMAGE with FILE written over it at SECTOR.
-splice() {
-	_len=$(($(wc -c <"$3") / 512))
-	{
-		head -c $(($2 * 512)) "$1"
-		cat "$3"
-		tail -c +$((($2 + _len) * 512 + 1)) "$1"
-	} >"$1.new" && mv "$1.new" "$1"
-}
-
 # The seed's case for store type KIND.
 writes_before_resume_survive() {
 	kind=$1

@@ -35,16 +35,6 @@ devices() {
 		dmsetup resume iorig
 }
 
-# splice IMAGE SECTOR FILE: IMAGE with FILE written over it at SECTOR.
-splice() {
-	_len=$(($(wc -c <"$3") / 512))
-	{
-		head -c $(($2 * 512)) "$1"
-		cat "$3"
-		tail -c +$((($2 + _len) * 512 + 1)) "$1"
-	} >"$1.new" && mv "$1.new" "$1"
-}
-
 # write_both TAG ORIGIN_SECTOR ORIGIN_LEN SNAP_SECTOR SNAP_LEN: patterned
 # writes to the origin and to the snapshot, the expected images updated.
 write_both() {

@@ -17,16 +17,6 @@ set -u
 SIZE=32768	# origin: 16 MiB of ram0
 CHUNK=8
 
-# splice IMAGE SECTOR FILE: IMAGE with FILE written over it at SECTOR.
-splice() {
-	_len=$(($(wc -c <"$3") / 512))
-	{
-		head -c $(($2 * 512)) "$1"
-		cat "$3"
-		tail -c +$((($2 + _len) * 512 + 1)) "$1"
-	} >"$1.new" && mv "$1.new" "$1"
-}
-
 # put_both FILE DEV SECTOR IMAGE: FILE written to DEV, IMAGE updated.
 put_both() {
 	put "$1" "$2" "$3" 65536 direct && splice "$4" "$3" "$1"

@@ -14,16 +14,6 @@ VG=snapvg
 PVS="/dev/ram0 /dev/ram1"
 LV_SECTORS=65536	# 32 MiB
 
-# splice IMAGE SECTOR FILE: IMAGE with FILE written over it at SECTOR.
-splice() {
-	_len=$(($(wc -c <"$3") / 512))
-	{
-		head -c $(($2 * 512)) "$1"
-		cat "$3"
-		tail -c +$((($2 + _len) * 512 + 1)) "$1"
-	} >"$1.new" && mv "$1.new" "$1"
-}
-
 lvm_field() {
 	_cmd=$1 _field=$2
 	shift 2

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Shared by the snapshot data tests (snap_model.c, snap_live.c):
+ * versioned sector contents that say which write put them there, and
+ * running a shell command line built printf-style.
+ */
+#ifndef SNAP_TEST_H
+#define SNAP_TEST_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SECTOR		512
+
+/* Sector contents: its version and number, then noise from both. */
+static inline void fill_sector(uint8_t *p, uint32_t version, uint32_t sector)
+{
+	uint64_t x = (((uint64_t)version << 32) | sector) *
+		     0x9e3779b97f4a7c15ULL + 1;
+	int i;
+
+	memcpy(p, &version, 4);
+	memcpy(p + 4, &sector, 4);
+	for (i = 8; i < SECTOR; i += 8) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		memcpy(p + i, &x, 8);
+	}
+}
+
+/* system() of a command line made like printf(); its status. */
+static inline int sh(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+#endif /* SNAP_TEST_H */
