@@ -123,9 +123,11 @@ static void snap_copy_write(struct work_struct *work)
 }
 
 /*
- * A read completed in task context (a synchronous device, such as a
- * ramdisk, ends bios inside submit_bio()) goes on to its write at once;
- * one completed in interrupt context writes from the worker.
+ * A read completed where sleeping is allowed (a synchronous device, such
+ * as a ramdisk, ends bios inside submit_bio() in our start worker) goes
+ * on to its write at once; one completed in interrupt context, or under
+ * a lock of the driver's, writes from the worker, since submitting may
+ * sleep.
  */
 static void snap_copy_read_done(struct bio *bio)
 {
@@ -136,7 +138,7 @@ static void snap_copy_read_done(struct bio *bio)
 		return;
 	}
 	INIT_WORK(&job->work, snap_copy_write);
-	if (in_task())
+	if (in_task() && preemptible())
 		snap_copy_write(&job->work);
 	else
 		queue_work(job->c->wq, &job->work);
