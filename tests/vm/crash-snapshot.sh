@@ -13,6 +13,13 @@
 # the other device-mapper (stock after dmx; dmx after stock with
 # --stock, which runs both boots on the stock one).
 #
+# What a kill can lose: qemu hands each write of the guest to the image
+# file as the guest submits it, and completes it once the file has it,
+# so the writes in flight at the kill may or may not be there, while
+# completed ones always are.  The test so shows that no order in which
+# dmx's writes are completed leaves metadata pointing at garbage; it
+# cannot show that a missing flush would lose a volatile disk cache.
+#
 # Output is TAP from boot 2 and a summary line; exit status 0 iff all
 # passed, the kernel logs of both boots are clean and boot 1 really was
 # killed mid-storm.  Logs in ${DMX_BUILD:-tests/build}/crash/.
