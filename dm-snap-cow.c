@@ -56,6 +56,14 @@ static void snapshot_report_invalid(struct snapshot *s, int error)
 		       error);
 }
 
+/* s is marked invalid already: say why, on disk and to userland. */
+static void snapshot_publish_invalid(struct snapshot *s, int error)
+{
+	snapshot_report_invalid(s, error);
+	snap_store_drop(s->store);
+	dmx_target_event(s->ti);
+}
+
 /* Process context: the header is rewritten here and now. */
 void snapshot_invalidate(struct snapshot *s, int error)
 {
@@ -65,11 +73,8 @@ void snapshot_invalidate(struct snapshot *s, int error)
 	was_valid = s->valid;
 	s->valid = false;
 	spin_unlock(&s->lock);
-	if (!was_valid)
-		return;
-	snapshot_report_invalid(s, error);
-	snap_store_drop(s->store);
-	dmx_target_event(s->ti);
+	if (was_valid)
+		snapshot_publish_invalid(s, error);
 }
 
 /* The origin writes that filled the COW go on once the header says so. */
@@ -78,9 +83,7 @@ void snapshot_drop_work(struct work_struct *work)
 	struct snapshot *s = container_of(work, struct snapshot, drop_work);
 	struct bio_list bios;
 
-	snapshot_report_invalid(s, -ENOSPC);
-	snap_store_drop(s->store);
-	dmx_target_event(s->ti);
+	snapshot_publish_invalid(s, -ENOSPC);
 
 	spin_lock(&s->lock);
 	bios = s->drop_bios;
