@@ -12,35 +12,58 @@ VM_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$VM_DIR/common.sh"
 
 SERIES=${DMX_DEBUG_SERIES:-6.1}
-TREE=$DMX_CACHE/debug-kernel/linux-source-$SERIES
-STAMP=$DMX_CACHE/debug-kernel/.built
 
-# source_tree: unpack linux-source-$SERIES into the cache.
-source_tree() {
-	[ -f "$TREE/Makefile" ] && return
+# The options on top of x86_64_defconfig + kvm_guest.config: the checkers,
+# fault injection, and as modules the stock dm targets the tests compare
+# against, with the ciphers and zoned devices their tests use.  A change
+# here (or a new linux-source) builds a new kernel under a new key.
+CONFIG_OPTS="-e KASAN -e KASAN_INLINE -e DEBUG_KMEMLEAK
+	-e PROVE_LOCKING -e DEBUG_ATOMIC_SLEEP -e DEBUG_LIST
+	-e UBSAN -e FAULT_INJECTION -e FAILSLAB -e FAIL_MAKE_REQUEST
+	-e FAULT_INJECTION_DEBUG_FS -e DEBUG_FS -e DETECT_HUNG_TASK
+	--set-val DEFAULT_HUNG_TASK_TIMEOUT 60
+	-e BLK_DEV_INITRD -e DEVTMPFS -e EXT4_FS -e BLK_DEV_DM_BUILTIN
+	-e BLK_DEV_ZONED -e KEYS -e IO_URING -e AIO
+	-m BLK_DEV_DM -m DM_SNAPSHOT -m DM_ZERO -m DM_BUFIO -m DM_MIRROR
+	-m DM_LOG_WRITES -m DM_CRYPT -m DM_THIN_PROVISIONING -m DM_FLAKEY
+	-m DM_DELAY -m DM_DUST
+	-m CRYPTO_XTS -m CRYPTO_ESSIV -m CRYPTO_SERPENT -m CRYPTO_TWOFISH
+	-m CRYPTO_ADIANTUM -m CRYPTO_AES_NI_INTEL -m CRYPTO_CBC -m CRYPTO_ECB
+	-m CRYPTO_CTR -m CRYPTO_SHA256 -m CRYPTO_USER_API_SKCIPHER
+	-m CRYPTO_USER_API_HASH
+	-m BLK_DEV_RAM -m BLK_DEV_LOOP -m BLK_DEV_NULL_BLK
+	-d DEBUG_INFO_BTF -d MODULE_SIG -d RANDOMIZE_BASE"
+
+# source_deb: the linux-source .deb, downloaded into the cache once.
+source_deb() {
 	deb=$(ls "$DMX_CACHE"/linux-source-"$SERIES"_*.deb 2>/dev/null | tail -n 1 || true)
 	if [ -z "$deb" ]; then
 		(cd "$DMX_CACHE" && apt-get download "linux-source-$SERIES" >&2)
 		deb=$(ls "$DMX_CACHE"/linux-source-"$SERIES"_*.deb | tail -n 1)
 	fi
-	mkdir -p "$DMX_CACHE/debug-kernel"
-	msg "unpacking $deb"
-	dpkg-deb --fsys-tarfile "$deb" |
+	echo "$deb"
+}
+
+DEB=$(source_deb)
+KEY=$( { basename "$DEB"; echo "$CONFIG_OPTS"; } | md5sum | cut -c1-12)
+TREE=$DMX_CACHE/debug-kernel/$KEY/linux-source-$SERIES
+STAMP=$DMX_CACHE/debug-kernel/$KEY/.built
+
+# source_tree: unpack linux-source-$SERIES into the cache.
+source_tree() {
+	[ -f "$TREE/Makefile" ] && return
+	mkdir -p "${TREE%/*}"
+	msg "unpacking $DEB"
+	dpkg-deb --fsys-tarfile "$DEB" |
 		tar -xOf - "./usr/src/linux-source-$SERIES.tar.xz" |
-		tar -xJf - -C "$DMX_CACHE/debug-kernel"
+		tar -xJf - -C "${TREE%/*}"
 }
 
 configure() {
 	cd "$TREE"
 	make -s x86_64_defconfig kvm_guest.config >&2
-	scripts/config -e KASAN -e KASAN_INLINE -e DEBUG_KMEMLEAK \
-		-e PROVE_LOCKING -e DEBUG_ATOMIC_SLEEP -e DEBUG_LIST \
-		-e UBSAN -e FAILSLAB -e FAIL_MAKE_REQUEST \
-		-e FAULT_INJECTION_DEBUG_FS -e DEBUG_FS -e DETECT_HUNG_TASK \
-		-e BLK_DEV_INITRD -e DEVTMPFS -e EXT4_FS -e BLK_DEV_DM_BUILTIN \
-		-m BLK_DEV_DM -m DM_SNAPSHOT -m DM_ZERO -m DM_BUFIO \
-		-m BLK_DEV_RAM -m BLK_DEV_LOOP -m BLK_DEV_NULL_BLK \
-		-d DEBUG_INFO_BTF -d MODULE_SIG -d RANDOMIZE_BASE
+	# shellcheck disable=SC2086 # one word per option
+	scripts/config $CONFIG_OPTS
 	make -s olddefconfig >&2
 }
 
