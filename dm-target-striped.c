@@ -11,6 +11,13 @@
 
 #include "dmx.h"
 
+/*
+ * Once a stripe has failed this often its status stays 'D' but its
+ * errors raise no more events, so a failing disk does not keep waking
+ * dmeventd with every bio.
+ */
+#define STRIPE_ERROR_EVENT_LIMIT	15
+
 struct stripe {
 	struct dmx_dev *dev;
 	sector_t start;
@@ -92,6 +99,7 @@ static int stripe_ctr(struct dmx_target *ti, unsigned int argc, char **argv)
 	ti->max_io_len = chunk_size;
 	ti->num_flush_bios = stripes;
 	ti->num_discard_bios = 1;
+	ti->num_secure_erase_bios = 1;
 	ti->num_write_zeroes_bios = 1;
 	ti->private = sc;
 	return 0;
@@ -145,22 +153,28 @@ static int stripe_map(struct dmx_target *ti, struct bio *bio)
 	return DMX_MAPIO_REMAPPED;
 }
 
-/* Counts I/O errors per stripe and raises an event on each. */
+/*
+ * Counts an I/O error against every stripe on the device that failed:
+ * several stripes may share one device, and they all depend on it.
+ */
 static int stripe_end_io(struct dmx_target *ti, struct bio *bio,
 			 blk_status_t *error)
 {
 	struct stripe_ctx *sc = ti->private;
+	bool event = false;
 	unsigned int i;
 
 	if (!*error || *error == BLK_STS_NOTSUPP || (bio->bi_opf & REQ_RAHEAD))
 		return DMX_ENDIO_DONE;
 	for (i = 0; i < sc->stripes; i++) {
-		if (sc->stripe[i].dev->bdev == bio->bi_bdev) {
-			atomic_inc(&sc->stripe[i].error_count);
-			dmx_target_event(ti);
-			break;
-		}
+		if (sc->stripe[i].dev->bdev != bio->bi_bdev)
+			continue;
+		if (atomic_inc_return(&sc->stripe[i].error_count) <
+		    STRIPE_ERROR_EVENT_LIMIT)
+			event = true;
 	}
+	if (event)
+		dmx_target_event(ti);
 	return DMX_ENDIO_DONE;
 }
 
