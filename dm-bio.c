@@ -84,23 +84,32 @@ static void dmx_clone_endio(struct bio *clone)
 	dmx_pending_dec(md);
 }
 
-/* Clones bio for ti and hands it to the target; orig completes with it. */
-static void dmx_map_clone(struct mapped_device *md, struct dmx_target *ti,
-			  struct bio *bio, unsigned int flush_index)
+/*
+ * A clone of bio for ti; NULL only if gfp may not wait.  No device yet:
+ * the target's bio_set_dev() associates the clone with its cgroup
+ * once, for the device it really goes to.
+ */
+static struct bio *dmx_alloc_clone(struct dmx_target *ti, struct bio *bio,
+				   gfp_t gfp)
 {
 	struct bio *clone;
-	struct dmx_io *io;
 
-	/*
-	 * No device yet: the target's bio_set_dev() associates the clone
-	 * with its cgroup once, for the device it really goes to.
-	 */
-	clone = bio_alloc_clone(NULL, bio, GFP_NOIO, &ti->table->clone_set);
-	clone->bi_bdev = bio->bi_bdev;
-	io = dmx_io_of(clone);
+	clone = bio_alloc_clone(NULL, bio, gfp, &ti->table->clone_set);
+	if (clone)
+		clone->bi_bdev = bio->bi_bdev;
+	return clone;
+}
+
+/* Hands a clone of orig to its target; orig completes with it. */
+static void dmx_start_clone(struct mapped_device *md, struct dmx_target *ti,
+			    struct bio *clone, struct bio *orig,
+			    unsigned int flush_index)
+{
+	struct dmx_io *io = dmx_io_of(clone);
+
 	io->md = md;
 	io->ti = ti;
-	io->orig = bio;
+	io->orig = orig;
 	io->flush_index = flush_index;
 	clone->bi_end_io = dmx_clone_endio;
 	atomic_inc(&md->pending);
@@ -118,24 +127,116 @@ static void dmx_map_clone(struct mapped_device *md, struct dmx_target *ti,
 	}
 }
 
-/* Sends an empty flush to every target, as many copies as each asks. */
+static void dmx_map_clone(struct mapped_device *md, struct dmx_target *ti,
+			  struct bio *bio, unsigned int flush_index)
+{
+	dmx_start_clone(md, ti, dmx_alloc_clone(ti, bio, GFP_NOIO), bio,
+			flush_index);
+}
+
+/*
+ * Empty flushes.  Each target gets num_flush_bios clones, so that the
+ * flush reaches every device below.  Clones sent from inside
+ * submit_bio() wait on current->bio_list until it returns, so a task
+ * that took some of them from the clone reserve and waited there for
+ * the rest would wait for itself.  The submitter therefore takes a
+ * flush's clones only if all come without waiting (and there are few);
+ * otherwise the worker takes them one at a time, each sent at once.
+ */
+#define DMX_FLUSH_INLINE_COPIES	8
+
+static bool dmx_flush_inline(struct mapped_device *md, struct dmx_table *map,
+			     struct bio *bio)
+{
+	struct bio *clones[DMX_FLUSH_INLINE_COPIES];
+	unsigned int i, n, k = 0;
+
+	if (map->flush_copies > DMX_FLUSH_INLINE_COPIES)
+		return false;
+	for (i = 0; i < map->num_targets; i++)
+		for (n = 0; n < map->targets[i].num_flush_bios; n++) {
+			clones[k] = dmx_alloc_clone(&map->targets[i], bio,
+						    GFP_NOWAIT);
+			if (!clones[k])
+				goto undo;
+			k++;
+		}
+
+	/* bio completes once per clone: take the extra completions first. */
+	for (k = 1; k < map->flush_copies; k++)
+		bio_inc_remaining(bio);
+	k = 0;
+	for (i = 0; i < map->num_targets; i++)
+		for (n = 0; n < map->targets[i].num_flush_bios; n++)
+			dmx_start_clone(md, &map->targets[i], clones[k++], bio, n);
+	return true;
+
+undo:
+	while (k--)
+		bio_put(clones[k]);
+	return false;
+}
+
+/* Counted as in flight meanwhile, so the table stays until the worker is done. */
+static void dmx_defer_flush(struct mapped_device *md, struct bio *bio)
+{
+	unsigned long flags;
+
+	atomic_inc(&md->pending);
+	spin_lock_irqsave(&md->flush_lock, flags);
+	bio_list_add(&md->flush_list, bio);
+	spin_unlock_irqrestore(&md->flush_lock, flags);
+	queue_work(md->wq, &md->flush_work);
+}
+
 static void dmx_map_empty_flush(struct mapped_device *md, struct dmx_table *map,
 				struct bio *bio)
 {
-	unsigned int i, n, copies = 0;
-
-	for (i = 0; i < map->num_targets; i++)
-		copies += map->targets[i].num_flush_bios;
-	if (!copies) {
+	if (!map->flush_copies) {
 		bio_endio(bio);
 		return;
 	}
-	/* bio completes once per clone: take the extra completions first. */
-	for (i = 1; i < copies; i++)
+	if (map->flush_copies == 1) {
+		dmx_map_clone(md, &map->targets[0], bio, 0);
+		return;
+	}
+	if (!dmx_flush_inline(md, map, bio))
+		dmx_defer_flush(md, bio);
+}
+
+/* No bio list here: each clone goes down before the next is taken. */
+static void dmx_flush_one_by_one(struct mapped_device *md,
+				 struct dmx_table *map, struct bio *bio)
+{
+	unsigned int i, n;
+
+	for (i = 1; i < map->flush_copies; i++)
 		bio_inc_remaining(bio);
 	for (i = 0; i < map->num_targets; i++)
 		for (n = 0; n < map->targets[i].num_flush_bios; n++)
 			dmx_map_clone(md, &map->targets[i], bio, n);
+}
+
+void dmx_flush_work(struct work_struct *work)
+{
+	struct mapped_device *md = container_of(work, struct mapped_device,
+						flush_work);
+	struct bio_list bios;
+	struct bio *bio;
+	int idx;
+
+	spin_lock_irq(&md->flush_lock);
+	bios = md->flush_list;
+	bio_list_init(&md->flush_list);
+	spin_unlock_irq(&md->flush_lock);
+
+	while ((bio = bio_list_pop(&bios))) {
+		idx = srcu_read_lock(&md->io_srcu);
+		dmx_flush_one_by_one(md, srcu_dereference(md->map, &md->io_srcu),
+				     bio);
+		srcu_read_unlock(&md->io_srcu, idx);
+		dmx_pending_dec(md);
+	}
 }
 
 static void dmx_defer_bio(struct mapped_device *md, struct bio *bio)
@@ -196,6 +297,21 @@ static sector_t dmx_target_io_len(struct dmx_target *ti, sector_t sector,
 	return min(len, want);
 }
 
+/* Operations a target takes only if it says so. */
+static bool dmx_target_refuses_op(struct dmx_target *ti, enum req_op op)
+{
+	switch (op) {
+	case REQ_OP_DISCARD:
+		return !ti->num_discard_bios;
+	case REQ_OP_SECURE_ERASE:
+		return !ti->num_secure_erase_bios;
+	case REQ_OP_WRITE_ZEROES:
+		return !ti->num_write_zeroes_bios;
+	default:
+		return false;
+	}
+}
+
 static void dmx_map_data_bio(struct mapped_device *md, struct dmx_table *map,
 			     struct bio *bio)
 {
@@ -208,7 +324,7 @@ static void dmx_map_data_bio(struct mapped_device *md, struct dmx_table *map,
 		bio_io_error(bio);
 		return;
 	}
-	if (unlikely(op_is_discard(bio->bi_opf) && !ti->num_discard_bios)) {
+	if (unlikely(dmx_target_refuses_op(ti, bio_op(bio)))) {
 		bio->bi_status = BLK_STS_NOTSUPP;
 		bio_endio(bio);
 		return;

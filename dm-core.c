@@ -83,9 +83,9 @@ static int dmx_blk_getgeo(struct block_device *bdev, struct hd_geometry *geo)
 {
 	struct mapped_device *md = bdev->bd_disk->private_data;
 
-	mutex_lock(&md->suspend_lock);
+	spin_lock(&md->geometry_lock);
 	*geo = md->geometry;
-	mutex_unlock(&md->suspend_lock);
+	spin_unlock(&md->geometry_lock);
 	return 0;
 }
 
@@ -247,7 +247,7 @@ int dmx_md_add_disk(struct mapped_device *md, struct dmx_table *t)
 {
 	int r = 0;
 
-	mutex_lock(&md->suspend_lock);
+	mutex_lock(&md->disk_lock);
 	if (!test_bit(DMX_MD_DISK_ADDED, &md->flags)) {
 		dmx_compat_apply_limits(md->disk, &t->limits, &t->features);
 		r = add_disk(md->disk);
@@ -262,7 +262,7 @@ int dmx_md_add_disk(struct mapped_device *md, struct dmx_table *t)
 	}
 	r = dmx_table_link_holders(t);
 out:
-	mutex_unlock(&md->suspend_lock);
+	mutex_unlock(&md->disk_lock);
 	return r;
 }
 
@@ -271,9 +271,13 @@ int dmx_md_create(int minor, struct mapped_device **result)
 	struct mapped_device *md;
 	int r;
 
+	/* Each device pins the module: rmmod is refused while one exists. */
+	if (!try_module_get(THIS_MODULE))
+		return -ENODEV;
+	r = -ENOMEM;
 	md = kzalloc(sizeof(*md), GFP_KERNEL);
 	if (!md)
-		return -ENOMEM;
+		goto bad_module;
 
 	r = dmx_minor_alloc(md, minor);
 	if (r < 0)
@@ -282,11 +286,16 @@ int dmx_md_create(int minor, struct mapped_device **result)
 
 	atomic_set(&md->holders, 1);
 	mutex_init(&md->suspend_lock);
+	mutex_init(&md->disk_lock);
+	spin_lock_init(&md->geometry_lock);
 	atomic_set(&md->pending, 0);
 	init_waitqueue_head(&md->wait);
 	spin_lock_init(&md->deferred_lock);
 	bio_list_init(&md->deferred);
 	INIT_WORK(&md->requeue_work, dmx_requeue_work);
+	spin_lock_init(&md->flush_lock);
+	bio_list_init(&md->flush_list);
+	INIT_WORK(&md->flush_work, dmx_flush_work);
 	atomic_set(&md->event_nr, 0);
 	init_waitqueue_head(&md->eventq);
 	atomic_set(&md->uevent_seq, 0);
@@ -307,6 +316,8 @@ bad_minor:
 	dmx_minor_free(md->minor);
 bad_free:
 	kfree(md);
+bad_module:
+	module_put(THIS_MODULE);
 	return r;
 }
 
@@ -368,6 +379,7 @@ void dmx_md_destroy(struct mapped_device *md)
 	/* Completions may still be inside dmx_pending_dec()'s RCU section. */
 	synchronize_rcu();
 	kfree(md);
+	module_put(THIS_MODULE);
 }
 
 /* Events. */
@@ -423,15 +435,32 @@ int dmx_md_set_geometry(struct mapped_device *md, struct hd_geometry *geo)
 		       md->name);
 		return -EINVAL;
 	}
-	mutex_lock(&md->suspend_lock);
+	spin_lock(&md->geometry_lock);
 	md->geometry = *geo;
-	mutex_unlock(&md->suspend_lock);
+	spin_unlock(&md->geometry_lock);
 	return 0;
 }
 
 dev_t dmx_md_devt(struct mapped_device *md)
 {
 	return disk_devt(md->disk);
+}
+
+/* The device dev is, with a reference for dmx_md_put(); NULL if none. */
+struct mapped_device *dmx_md_get_by_devt(dev_t dev)
+{
+	struct mapped_device *md = NULL;
+
+	if (MAJOR(dev) != dmx_major)
+		return NULL;
+	spin_lock(&dmx_minor_lock);
+	md = idr_find(&dmx_minor_idr, MINOR(dev));
+	if (md && !test_bit(DMX_MD_DELETING, &md->flags))
+		dmx_md_get(md);
+	else
+		md = NULL;
+	spin_unlock(&dmx_minor_lock);
+	return md;
 }
 
 struct dmx_table *dmx_md_get_live_table(struct mapped_device *md, int *idx)
@@ -445,6 +474,19 @@ void dmx_md_put_live_table(struct mapped_device *md, int idx)
 	__releases(md->io_srcu)
 {
 	srcu_read_unlock(&md->io_srcu, idx);
+}
+
+/*
+ * Destroys a table that readers of md could reach (it was in the
+ * active or the inactive slot): commands walk both under io_srcu, so
+ * it goes only once they are done with it.
+ */
+void dmx_md_drop_table(struct mapped_device *md, struct dmx_table *t)
+{
+	if (!t)
+		return;
+	synchronize_srcu(&md->io_srcu);
+	dmx_table_destroy(t);
 }
 
 /* Module-wide state. */

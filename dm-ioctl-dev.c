@@ -11,6 +11,7 @@
 #include <linux/rbtree.h>
 #include <linux/rwsem.h>
 #include <linux/slab.h>
+#include <linux/xarray.h>
 
 #include "dmx-ioctl.h"
 
@@ -179,22 +180,116 @@ struct dmx_table *dmx_registry_take_inactive(struct mapped_device *md)
 }
 
 /*
+ * Loops through the devices below.  A table may only be staged if its
+ * device cannot reach itself through the tables below it, counting the
+ * inactive tables too, since a resume makes them live: I/O on such a
+ * device would go round for ever.  Staging is the only step that adds
+ * such an edge, and it holds the registry lock for writing, so no two
+ * loads can close a loop between them.
+ *
+ * The walk is breadth-first over minors: an entry in seen for each
+ * mapped device found, XA_MARK_0 on those still to visit.
+ */
+struct dmx_walk {
+	struct xarray seen;
+	dev_t self;
+	bool loops;
+};
+
+/* Queues the mapped devices t uses.  0 or -ENOMEM. */
+static int dmx_walk_table(struct dmx_walk *w, struct dmx_table *t)
+{
+	struct dmx_dev *dd;
+	int r;
+
+	if (!t)
+		return 0;
+	list_for_each_entry(dd, &t->devices, list) {
+		dev_t dev = dd->bdev->bd_dev;
+
+		if (dev == w->self) {
+			w->loops = true;
+			return 0;
+		}
+		if (xa_load(&w->seen, MINOR(dev)))
+			continue;
+		/* Only our own devices can lead back to us. */
+		if (MAJOR(dev) != MAJOR(w->self))
+			continue;
+		r = xa_insert(&w->seen, MINOR(dev), xa_mk_value(1), GFP_KERNEL);
+		if (r)
+			return r;
+		xa_set_mark(&w->seen, MINOR(dev), XA_MARK_0);
+	}
+	return 0;
+}
+
+/* Queues what the device at minor uses, live and staged. */
+static int dmx_walk_device(struct dmx_walk *w, unsigned long minor)
+{
+	struct mapped_device *md;
+	struct dmx_table *live;
+	int idx, r;
+
+	md = dmx_md_get_by_devt(MKDEV(MAJOR(w->self), minor));
+	if (!md)
+		return 0;
+	live = dmx_md_get_live_table(md, &idx);
+	r = dmx_walk_table(w, live);
+	dmx_md_put_live_table(md, idx);
+	if (!r && !w->loops)
+		r = dmx_walk_table(w, md->inactive);
+	dmx_md_put(md);
+	return r;
+}
+
+/* 1 if staging t would close a loop, else 0 or -ENOMEM.  Registry lock. */
+static int dmx_table_closes_loop(struct dmx_table *t)
+{
+	struct dmx_walk w = { .self = dmx_md_devt(t->md) };
+	unsigned long minor;
+	int r;
+
+	xa_init(&w.seen);
+	r = dmx_walk_table(&w, t);
+	while (!r && !w.loops) {
+		minor = 0;
+		if (!xa_find(&w.seen, &minor, ULONG_MAX, XA_MARK_0))
+			break;
+		xa_clear_mark(&w.seen, minor, XA_MARK_0);
+		r = dmx_walk_device(&w, minor);
+	}
+	xa_destroy(&w.seen);
+	return r ? r : w.loops;
+}
+
+/*
  * Puts table in md's inactive slot; *replaced is the table it displaced.
- * Fails if md was removed meanwhile.
+ * Fails if md was removed meanwhile, or if the table would make md
+ * reach itself.
  */
 int dmx_registry_stage_inactive(struct mapped_device *md,
 				struct dmx_table *table,
 				struct dmx_table **replaced)
 {
-	int r = 0;
+	int r;
 
 	down_write(&dmx_registry_lock);
 	if (test_bit(DMX_MD_DELETING, &md->flags)) {
 		r = -ENXIO;
-	} else {
-		*replaced = md->inactive;
-		md->inactive = table;
+		goto out;
 	}
+	r = dmx_table_closes_loop(table);
+	if (r > 0) {
+		pr_err(DMX_MSG_PREFIX ": %s: table refused: the device would map onto itself through the devices below it\n",
+		       md->disk->disk_name);
+		r = -EINVAL;
+	}
+	if (r)
+		goto out;
+	*replaced = md->inactive;
+	md->inactive = table;
+out:
 	up_write(&dmx_registry_lock);
 	return r;
 }
@@ -239,15 +334,6 @@ struct dmx_table *dmx_md_get_table(struct mapped_device *md, bool inactive,
 	struct dmx_table *t = dmx_md_get_live_table(md, srcu_idx);
 
 	return inactive ? dmx_registry_inactive(md) : t;
-}
-
-/* Destroys a table that was staged but never made active. */
-void dmx_destroy_staged_table(struct mapped_device *md, struct dmx_table *t)
-{
-	if (!t)
-		return;
-	synchronize_srcu(&md->io_srcu);
-	dmx_table_destroy(t);
 }
 
 void dmx_ioctl_fill_status(struct mapped_device *md, struct dm_ioctl *param)
@@ -331,7 +417,7 @@ static void dmx_remove_locked(struct mapped_device *md)
 	struct dmx_table *inactive = dmx_registry_unlink(md);
 
 	up_write(&dmx_registry_lock);
-	dmx_destroy_staged_table(md, inactive);
+	dmx_md_drop_table(md, inactive);
 	dmx_md_destroy(md);
 }
 
@@ -398,12 +484,6 @@ again:
 void dmx_registry_remove_deferred(void)
 {
 	dmx_remove_all(false, true);
-}
-
-/* Module unload: nothing can be open, since we hold a module reference then. */
-void dmx_registry_exit(void)
-{
-	dmx_remove_all(false, false);
 }
 
 int dmx_ioctl_remove_all(struct file *filp, struct dm_ioctl *param, size_t size)
@@ -604,7 +684,7 @@ static void dmx_restage_inactive(struct mapped_device *md, struct dmx_table *t)
 		t = NULL;
 	}
 	up_write(&dmx_registry_lock);
-	dmx_destroy_staged_table(md, t);
+	dmx_md_drop_table(md, t);
 }
 
 /*
@@ -650,7 +730,7 @@ static int dmx_do_resume(struct dm_ioctl *param)
 	if (!r && was_suspended &&
 	    !dmx_md_uevent(md, KOBJ_CHANGE, param->event_nr, resized))
 		param->flags |= DM_UEVENT_GENERATED_FLAG;
-	dmx_table_destroy(old_map);
+	dmx_md_drop_table(md, old_map);
 	if (!r)
 		dmx_ioctl_fill_status(md, param);
 out:

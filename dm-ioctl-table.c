@@ -79,7 +79,7 @@ int dmx_ioctl_table_load(struct file *filp, struct dm_ioctl *param, size_t size)
 
 	param->flags |= DM_INACTIVE_PRESENT_FLAG;
 	dmx_ioctl_fill_status(md, param);
-	dmx_destroy_staged_table(md, replaced);
+	dmx_md_drop_table(md, replaced);
 	goto out;
 
 bad_table:
@@ -100,7 +100,7 @@ int dmx_ioctl_table_clear(struct file *filp, struct dm_ioctl *param, size_t size
 	t = dmx_registry_take_inactive(md);
 	param->flags &= ~DM_INACTIVE_PRESENT_FLAG;
 	dmx_ioctl_fill_status(md, param);
-	dmx_destroy_staged_table(md, t);
+	dmx_md_drop_table(md, t);
 	dmx_md_put(md);
 	return 0;
 }

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * dmx module load and unload: the control device first, since holding
- * it is what tells us the stock device-mapper is not loaded; then the
- * block major, then the built-in targets.  Unload in reverse.
+ * dmx module load and unload: the block major and the built-in targets
+ * first, the control device last, so that no command can arrive before
+ * what it needs exists.  The control device is also what tells us the
+ * stock device-mapper is not loaded: if it is taken, everything before
+ * it is undone.  Unload in reverse.
  */
 #include <linux/module.h>
 
@@ -15,13 +17,13 @@ struct dmx_part {
 };
 
 static const struct dmx_part dmx_parts[] = {
-	{ "control device", dmx_ioctl_init, dmx_ioctl_exit },
 	{ "block devices", dmx_core_init, dmx_core_exit },
 	{ "linear target", dmx_linear_init, dmx_linear_exit },
 	{ "striped target", dmx_striped_init, dmx_striped_exit },
 	{ "error target", dmx_error_init, dmx_error_exit },
 	{ "zero target", dmx_zero_init, dmx_zero_exit },
 	{ "snapshot targets", dmx_snapshot_init, dmx_snapshot_exit },
+	{ "control device", dmx_ioctl_init, dmx_ioctl_exit },
 };
 
 static void dmx_exit_parts(unsigned int count)
@@ -50,9 +52,9 @@ static int __init dmx_init(void)
 	return 0;
 }
 
+/* Every device holds a module reference: none is left by now. */
 static void __exit dmx_exit(void)
 {
-	dmx_registry_exit();
 	dmx_exit_parts(ARRAY_SIZE(dmx_parts));
 }
 

@@ -131,8 +131,9 @@ out:
 
 /*
  * Makes table the active one and returns the previous active table for
- * the caller to destroy.  The device must be suspended: nothing is in
- * flight and nothing reads md->map until resume.
+ * the caller to destroy with dmx_md_drop_table().  The device must be
+ * suspended, so no bio is in flight on the old table; commands (status,
+ * deps, wait, messages) may still be reading it under io_srcu.
  */
 struct dmx_table *dmx_md_swap_table(struct mapped_device *md,
 				    struct dmx_table *table)
@@ -149,8 +150,11 @@ struct dmx_table *dmx_md_swap_table(struct mapped_device *md,
 					lockdep_is_held(&md->suspend_lock));
 	dmx_compat_apply_limits(md->disk, &table->limits, &table->features);
 	/* A geometry describes one size; a new size forgets it. */
-	if (get_capacity(md->disk) != table->size)
+	if (get_capacity(md->disk) != table->size) {
+		spin_lock(&md->geometry_lock);
 		memset(&md->geometry, 0, sizeof(md->geometry));
+		spin_unlock(&md->geometry_lock);
+	}
 	set_capacity(md->disk, table->size);
 	set_disk_ro(md->disk, !(table->mode & DMX_MODE_WRITE));
 	rcu_assign_pointer(md->map, table);

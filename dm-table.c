@@ -22,6 +22,9 @@
 /* Exclusive opens of underlying devices are made in dmx's name. */
 static int dmx_claim;
 
+/* The block layer counts a device's bytes in a signed 64-bit loff_t. */
+#define DMX_MAX_SECTORS		((sector_t)LLONG_MAX >> SECTOR_SHIFT)
+
 int dmx_table_create(struct mapped_device *md, dmx_mode_t mode,
 		     unsigned int num_targets, struct dmx_table **result)
 {
@@ -137,9 +140,10 @@ static int dmx_table_check_placement(struct dmx_table *t, sector_t start,
 			      (unsigned long long)expected);
 		return -EINVAL;
 	}
-	if (start + len < start) {
-		DMX_TABLE_ERR(t, "target at sector %llu is too long",
-			      (unsigned long long)start);
+	if (start + len < start || start + len > DMX_MAX_SECTORS) {
+		DMX_TABLE_ERR(t, "target at sector %llu ends beyond the %llu sectors a block device can have",
+			      (unsigned long long)start,
+			      (unsigned long long)DMX_MAX_SECTORS);
 		return -EINVAL;
 	}
 	return 0;
@@ -332,8 +336,18 @@ static int dmx_stack_device_limits(struct dmx_target *ti, struct dmx_dev *dd,
 	struct queue_limits *lim = data;
 	struct block_device *bdev = dd->bdev;
 	sector_t dev_size = bdev_nr_sectors(bdev);
+	unsigned int block = bdev_logical_block_size(bdev);
+	sector_t mask = (block >> SECTOR_SHIFT) - 1;
 
 	dmx_compat_stack_features(&ti->table->features, bdev);
+	/* A bio that starts or ends inside a device's block fails there. */
+	if ((start | len) & mask) {
+		DMX_TABLE_ERR(ti->table,
+			      "%pg: start=%llu, len=%llu not aligned to its logical block size %u",
+			      bdev, (unsigned long long)start,
+			      (unsigned long long)len, block);
+		return -EINVAL;
+	}
 	/* A device that reports no size (an unbound loop) is taken on trust. */
 	if (dev_size && (start >= dev_size || len > dev_size - start)) {
 		DMX_TABLE_ERR(ti->table,
@@ -368,6 +382,78 @@ static int dmx_table_check_alignment(struct dmx_table *t,
 	return 0;
 }
 
+static int dmx_device_takes_no_discards(struct dmx_target *ti,
+					struct dmx_dev *dd, sector_t start,
+					sector_t len, void *data)
+{
+	return !bdev_max_discard_sectors(dd->bdev);
+}
+
+static int dmx_device_takes_no_secure_erase(struct dmx_target *ti,
+					    struct dmx_dev *dd, sector_t start,
+					    sector_t len, void *data)
+{
+	return !bdev_max_secure_erase_sectors(dd->bdev);
+}
+
+/* True if fn holds for none of ti's devices; a target with none: false. */
+static bool dmx_target_devices_all_take(struct dmx_target *ti,
+					dmx_iterate_fn refuses)
+{
+	return ti->type->iterate_devices &&
+	       !ti->type->iterate_devices(ti, refuses, NULL);
+}
+
+static bool dmx_table_takes_discards(struct dmx_table *t)
+{
+	unsigned int i;
+
+	for (i = 0; i < t->num_targets; i++) {
+		struct dmx_target *ti = &t->targets[i];
+
+		if (!ti->num_discard_bios)
+			return false;
+		if (!ti->discards_supported &&
+		    !dmx_target_devices_all_take(ti, dmx_device_takes_no_discards))
+			return false;
+	}
+	return true;
+}
+
+static bool dmx_table_takes_secure_erase(struct dmx_table *t)
+{
+	unsigned int i;
+
+	for (i = 0; i < t->num_targets; i++) {
+		struct dmx_target *ti = &t->targets[i];
+
+		if (!ti->num_secure_erase_bios ||
+		    !dmx_target_devices_all_take(ti, dmx_device_takes_no_secure_erase))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Stacking keeps the smallest non-zero limit, so one target's device
+ * that takes discards would advertise them for the whole table; a bio
+ * then fails on the first target that takes none.  Advertise only what
+ * every target takes.
+ */
+static void dmx_table_restrict_limits(struct dmx_table *t,
+				      struct queue_limits *lim)
+{
+	if (!dmx_table_takes_discards(t)) {
+		lim->max_discard_sectors = 0;
+		lim->max_hw_discard_sectors = 0;
+		lim->discard_granularity = 0;
+		lim->discard_alignment = 0;
+		lim->discard_misaligned = 0;
+	}
+	if (!dmx_table_takes_secure_erase(t))
+		lim->max_secure_erase_sectors = 0;
+}
+
 static int dmx_table_calculate_limits(struct dmx_table *t)
 {
 	struct queue_limits ti_limits;
@@ -393,6 +479,7 @@ static int dmx_table_calculate_limits(struct dmx_table *t)
 			pr_warn(DMX_MSG_PREFIX ": %s: target at sector %llu misaligns the device\n",
 				t->md->name, (unsigned long long)ti->begin);
 	}
+	dmx_table_restrict_limits(t, &t->limits);
 	return dmx_table_check_alignment(t, &t->limits);
 }
 
@@ -410,8 +497,10 @@ int dmx_table_complete(struct dmx_table *t)
 	if (r)
 		return r;
 
-	for (i = 0; i < t->num_targets; i++)
+	for (i = 0; i < t->num_targets; i++) {
 		per_io = max(per_io, t->targets[i].per_io_data_size);
+		t->flush_copies += t->targets[i].num_flush_bios;
+	}
 	t->per_io_size = ALIGN(per_io, __alignof__(long long));
 
 	r = dmx_bio_init_clone_set(&t->clone_set, t->per_io_size);

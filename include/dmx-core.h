@@ -48,6 +48,7 @@ struct dmx_table {
 
 	/* Filled in by dmx_table_complete(). */
 	unsigned int per_io_size;	/* aligned target data before each clone */
+	unsigned int flush_copies;	/* clones of each empty flush, in all */
 	struct bio_set clone_set;
 	bool clone_set_ready;
 	struct queue_limits limits;
@@ -88,8 +89,14 @@ struct mapped_device {
 	atomic_t holders;
 	unsigned long flags;		/* DMX_MD_* bits, atomic */
 
-	/* Serialises suspend, resume, table swap and teardown. */
+	/*
+	 * Serialises suspend, resume, the table swap and unbinding at
+	 * teardown; held while a suspend waits for I/O, so nothing else
+	 * may need it.
+	 */
 	struct mutex suspend_lock;
+	/* Protects adding the disk, sysfs_ready and the holder links. */
+	struct mutex disk_lock;
 	/* The active table: bio path reads under io_srcu. */
 	struct dmx_table __rcu *map;
 	struct srcu_struct io_srcu;
@@ -111,6 +118,11 @@ struct mapped_device {
 	struct bio_set split_set;	/* bio_split() at target boundaries */
 	struct bio_set flush_set;	/* empty flushes ahead of data */
 
+	/* Empty flushes whose copies the worker clones one at a time. */
+	spinlock_t flush_lock;		/* protects flush_list */
+	struct bio_list flush_list;
+	struct work_struct flush_work;
+
 	atomic_t event_nr;
 	wait_queue_head_t eventq;
 	atomic_t uevent_seq;
@@ -118,10 +130,11 @@ struct mapped_device {
 	/* Opens of the block device; dmx_open_lock orders against removal. */
 	int open_count;
 
-	struct hd_geometry geometry;	/* suspend_lock */
+	spinlock_t geometry_lock;	/* protects geometry */
+	struct hd_geometry geometry;
 
 	struct kobject kobj;		/* /sys/block/dm-N/dm */
-	bool sysfs_ready;		/* kobj added; set once, suspend_lock */
+	bool sysfs_ready;		/* kobj added; set once, disk_lock */
 	struct completion kobj_released;
 };
 
@@ -145,13 +158,16 @@ int dmx_md_uevent(struct mapped_device *md, enum kobject_action action,
 		  u32 cookie, bool resized);
 int dmx_md_set_geometry(struct mapped_device *md, struct hd_geometry *geo);
 dev_t dmx_md_devt(struct mapped_device *md);
+struct mapped_device *dmx_md_get_by_devt(dev_t dev);
 struct dmx_table *dmx_md_get_live_table(struct mapped_device *md, int *idx);
 void dmx_md_put_live_table(struct mapped_device *md, int idx);
+void dmx_md_drop_table(struct mapped_device *md, struct dmx_table *t);
 
 /* dm-bio.c: the I/O path. */
 int dmx_bio_init_clone_set(struct bio_set *bs, unsigned int per_io_size);
 void dmx_submit_bio(struct bio *bio);
 void dmx_requeue_work(struct work_struct *work);
+void dmx_flush_work(struct work_struct *work);
 void dmx_fail_deferred(struct mapped_device *md);
 
 /* dm-suspend.c: suspend, resume and table swap. */
@@ -193,7 +209,6 @@ int dmx_ioctl_init(void);
 void dmx_ioctl_exit(void);
 void dmx_issue_global_event(void);
 void dmx_registry_remove_deferred(void);
-void dmx_registry_exit(void);
 int dmx_registry_copy_name_uuid(struct mapped_device *md, char *name,
 				char *uuid);
 

@@ -35,7 +35,6 @@ int dmx_registry_stage_inactive(struct mapped_device *md,
 struct dmx_table *dmx_md_get_table(struct mapped_device *md, bool inactive,
 				   int *srcu_idx);
 void dmx_ioctl_fill_status(struct mapped_device *md, struct dm_ioctl *param);
-void dmx_destroy_staged_table(struct mapped_device *md, struct dmx_table *t);
 int dmx_ioctl_remove_all(struct file *filp, struct dm_ioctl *param, size_t size);
 int dmx_ioctl_list_devices(struct file *filp, struct dm_ioctl *param, size_t size);
 int dmx_ioctl_dev_create(struct file *filp, struct dm_ioctl *param, size_t size);

@@ -98,7 +98,14 @@ struct dmx_target {
 	u32 max_io_len;			/* split bios at multiples; 0: never */
 	unsigned int num_flush_bios;	/* clones of each empty flush */
 	unsigned int num_discard_bios;	/* 0: discards fail with EOPNOTSUPP */
+	unsigned int num_secure_erase_bios; /* 0: secure erase EOPNOTSUPP */
 	unsigned int num_write_zeroes_bios; /* 0: the device offers none */
+	/*
+	 * Discards are advertised only if every target takes them: a
+	 * target that handles them itself says so here, the others need
+	 * every one of their devices to take them.
+	 */
+	bool discards_supported;
 	unsigned int per_io_data_size;	/* bytes of per-clone target data */
 };
 
