@@ -28,7 +28,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/loop.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
@@ -41,7 +43,7 @@
 #define DMX_CONTROL_PATH	"/dev/" DM_DIR "/" DM_CONTROL_NODE
 
 /* Payload room of a request; enough for every table the tests load. */
-#define DMX_REQ_DATA		16384
+#define DMX_REQ_DATA		(256 * 1024)
 
 /* Ramdisks the tests use: like tests/lib/tap.sh's `ramdisks 4 64`. */
 #define DMX_RAM_COUNT		4
@@ -194,6 +196,8 @@ struct dmx_state {
 	int nfds;
 	pid_t children[DMX_MAX_TRACKED];
 	int nchildren;
+	int loops[DMX_MAX_TRACKED];	/* loop device fds to detach */
+	int nloops;
 };
 
 static inline struct dmx_state *dmx_state(void)
@@ -643,6 +647,64 @@ static inline uint64_t dmx_ram_dev(int i)
 	return dmx_encode_dev(major(st.st_rdev), minor(st.st_rdev));
 }
 
+/* --- loop devices ---------------------------------------------------------- */
+
+/*
+ * A loop device of mb MiB over a memfd, with logical block size
+ * block_size (512 for the default): a device with a write cache and
+ * discard support, which brd lacks.  "major:minor" goes into buf; the
+ * device is detached by dmx_cleanup().  0 or -errno.
+ */
+static inline int dmx_loop(unsigned int mb, unsigned int block_size,
+			   char *buf, size_t size)
+{
+	struct dmx_state *st = dmx_state();
+	struct loop_config cfg;
+	int ctl, nr, file, dev, err;
+	char path[32];
+	struct stat sb;
+
+	if (access("/dev/loop-control", F_OK) &&
+	    system("modprobe loop >/dev/null 2>&1"))
+		return -ENODEV;
+	file = memfd_create("dmx-loop", MFD_CLOEXEC);
+	if (file < 0)
+		return -errno;
+	if (ftruncate(file, (off_t)mb << 20))
+		goto fail_file;
+	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		goto fail_file;
+	nr = ioctl(ctl, LOOP_CTL_GET_FREE);
+	close(ctl);
+	if (nr < 0)
+		goto fail_file;
+	snprintf(path, sizeof(path), "/dev/loop%d", nr);
+	dev = open(path, O_RDWR | O_CLOEXEC);
+	if (dev < 0)
+		goto fail_file;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.fd = file;
+	cfg.block_size = block_size;
+	if (ioctl(dev, LOOP_CONFIGURE, &cfg) || fstat(dev, &sb))
+		goto fail_dev;
+	close(file);
+	snprintf(buf, size, "%u:%u", major(sb.st_rdev), minor(sb.st_rdev));
+	if (st->nloops < DMX_MAX_TRACKED)
+		st->loops[st->nloops++] = dev;
+	return 0;
+
+fail_dev:
+	err = errno;
+	close(dev);
+	close(file);
+	return -err;
+fail_file:
+	err = errno;
+	close(file);
+	return -err;
+}
+
 /* --- I/O from a child ------------------------------------------------------ */
 
 struct dmx_io_arg {
@@ -711,6 +773,11 @@ static inline void dmx_cleanup(int ctl)
 		dmx_call(ctl, DM_DEV_REMOVE, &r);
 	}
 	st->nnames = 0;
+	for (i = 0; i < st->nloops; i++) {
+		ioctl(st->loops[i], LOOP_CLR_FD);
+		close(st->loops[i]);
+	}
+	st->nloops = 0;
 }
 
 /*

@@ -72,8 +72,24 @@ rmmod_leaves_nothing() {
 	[ -c $CONTROL ] || { echo "$CONTROL missing after reload"; return 1; }
 }
 
+# rmmod fails while a device exists, even one without a table, and
+# works once it is gone.
+rmmod_refused_while_devices_exist() {
+	module=dmx
+	[ "$DMX_IMPL" = stock ] && module=dm_mod
+	dmsetup create rmmod-busy --notable || return 1
+	if rmmod "$module" 2>/dev/null; then
+		echo "rmmod $module succeeded with a device present"
+		use_dmx
+		return 1
+	fi
+	dmsetup remove rmmod-busy || return 1
+	unload_dm || { echo "rmmod failed once the device was gone"; return 1; }
+	use_dmx
+}
+
 use_dmx || die "cannot load the device-mapper"
-tap_plan 5
+tap_plan 6
 check module_loads_and_creates_control_node control_node_present
 check dmsetup_version_reports_driver_version driver_version_is_4_47_0
 check dmsetup_targets_lists_registered_targets targets_well_formed
@@ -83,5 +99,6 @@ else
 	check load_refused_while_stock_dm_holds_control refused_beside_stock_dm
 fi
 check rmmod_is_clean rmmod_leaves_nothing
+check rmmod_refused_while_devices_exist rmmod_refused_while_devices_exist
 use_dmx || die "cannot reload the device-mapper"
 tap_done

@@ -78,6 +78,12 @@ build() {
 
 main() {
 	if [ ! -f "$STAMP" ]; then
+		# One build at a time in a tree: a second caller waits for it.
+		mkdir -p "${TREE%/*}"
+		exec 9>"${TREE%/*}/.lock"
+		flock 9
+	fi
+	if [ ! -f "$STAMP" ]; then
 		source_tree
 		configure
 		build
