@@ -15,19 +15,19 @@
 #include <linux/slab.h>
 #include <linux/wait_bit.h>
 
-#include "dmx-core.h"
+#include "dmx-registry.h"
 
 #define DMX_COOKIE_ENV	"DM_COOKIE"
 
 static int dmx_major;
 
-/*
- * Protects dmx_minor_idr, every md->open_count, and the decision to
- * delete a device (DMX_MD_DELETING and DMX_MD_DEFERRED_REMOVE), so an
- * open can never race with a remove.
- */
+/* Protects dmx_minor_idr, which maps each minor to its device. */
 static DEFINE_SPINLOCK(dmx_minor_lock);
 static DEFINE_IDR(dmx_minor_idr);
+
+/* Events on any device, for poll() on the control device. */
+static atomic_t dmx_global_event_count = ATOMIC_INIT(0);
+static DECLARE_WAIT_QUEUE_HEAD(dmx_global_eventq);
 
 static struct workqueue_struct *dmx_deferred_remove_wq;
 static void dmx_deferred_remove_fn(struct work_struct *work)
@@ -57,14 +57,14 @@ static int dmx_blk_open(struct block_device *bdev, fmode_t mode)
 	struct mapped_device *md = bdev->bd_disk->private_data;
 	int r = 0;
 
-	spin_lock(&dmx_minor_lock);
+	spin_lock(&md->open_lock);
 	if (test_bit(DMX_MD_DELETING, &md->flags)) {
 		r = -ENXIO;
 	} else {
 		dmx_md_get(md);
 		md->open_count++;
 	}
-	spin_unlock(&dmx_minor_lock);
+	spin_unlock(&md->open_lock);
 	return r;
 }
 
@@ -72,11 +72,12 @@ static void dmx_blk_release(struct gendisk *disk, fmode_t mode)
 {
 	struct mapped_device *md = disk->private_data;
 
-	spin_lock(&dmx_minor_lock);
+	spin_lock(&md->open_lock);
 	if (!--md->open_count && test_bit(DMX_MD_DEFERRED_REMOVE, &md->flags))
 		queue_work(dmx_deferred_remove_wq, &dmx_deferred_remove_work);
+	spin_unlock(&md->open_lock);
+	/* Last: once the holders drop, teardown may free md. */
 	dmx_md_put(md);
-	spin_unlock(&dmx_minor_lock);
 }
 
 static int dmx_blk_getgeo(struct block_device *bdev, struct hd_geometry *geo)
@@ -101,9 +102,9 @@ int dmx_md_open_count(struct mapped_device *md)
 {
 	int n;
 
-	spin_lock(&dmx_minor_lock);
+	spin_lock(&md->open_lock);
 	n = md->open_count;
-	spin_unlock(&dmx_minor_lock);
+	spin_unlock(&md->open_lock);
 	return n;
 }
 
@@ -122,7 +123,7 @@ int dmx_md_lock_for_deletion(struct mapped_device *md, bool mark_deferred,
 {
 	int r = 0;
 
-	spin_lock(&dmx_minor_lock);
+	spin_lock(&md->open_lock);
 	if (md->open_count) {
 		r = -EBUSY;
 		if (mark_deferred)
@@ -133,7 +134,7 @@ int dmx_md_lock_for_deletion(struct mapped_device *md, bool mark_deferred,
 	} else {
 		set_bit(DMX_MD_DELETING, &md->flags);
 	}
-	spin_unlock(&dmx_minor_lock);
+	spin_unlock(&md->open_lock);
 	return r;
 }
 
@@ -141,12 +142,12 @@ int dmx_md_cancel_deferred_remove(struct mapped_device *md)
 {
 	int r = 0;
 
-	spin_lock(&dmx_minor_lock);
+	spin_lock(&md->open_lock);
 	if (test_bit(DMX_MD_DELETING, &md->flags))
 		r = -EBUSY;
 	else
 		clear_bit(DMX_MD_DEFERRED_REMOVE, &md->flags);
-	spin_unlock(&dmx_minor_lock);
+	spin_unlock(&md->open_lock);
 	return r;
 }
 
@@ -258,12 +259,18 @@ int dmx_md_add_disk(struct mapped_device *md, struct dmx_table *t)
 		md->sysfs_ready = !dmx_sysfs_init(md);
 		if (!md->sysfs_ready)
 			pr_warn(DMX_MSG_PREFIX ": %s: no dm/ directory in sysfs\n",
-				md->name);
+				dmx_md_name(md));
 	}
 	r = dmx_table_link_holders(t);
 out:
 	mutex_unlock(&md->disk_lock);
 	return r;
+}
+
+/* The kernel's name for md, dm-<minor>: unlike its dm name, it never changes. */
+const char *dmx_md_name(struct mapped_device *md)
+{
+	return md->disk->disk_name;
 }
 
 int dmx_md_create(int minor, struct mapped_device **result)
@@ -288,6 +295,7 @@ int dmx_md_create(int minor, struct mapped_device **result)
 	mutex_init(&md->suspend_lock);
 	mutex_init(&md->disk_lock);
 	spin_lock_init(&md->geometry_lock);
+	spin_lock_init(&md->open_lock);
 	atomic_set(&md->pending, 0);
 	init_waitqueue_head(&md->wait);
 	spin_lock_init(&md->deferred_lock);
@@ -388,7 +396,24 @@ void dmx_md_event(struct mapped_device *md)
 {
 	atomic_inc(&md->event_nr);
 	wake_up(&md->eventq);
-	dmx_issue_global_event();
+	dmx_global_event();
+}
+
+/* Also raised by commands that change the set of devices. */
+void dmx_global_event(void)
+{
+	atomic_inc(&dmx_global_event_count);
+	wake_up(&dmx_global_eventq);
+}
+
+u32 dmx_global_event_nr(void)
+{
+	return atomic_read(&dmx_global_event_count);
+}
+
+wait_queue_head_t *dmx_global_event_queue(void)
+{
+	return &dmx_global_eventq;
 }
 
 u32 dmx_md_event_nr(struct mapped_device *md)
@@ -432,7 +457,7 @@ int dmx_md_set_geometry(struct mapped_device *md, struct hd_geometry *geo)
 
 	if (geo->start > size) {
 		pr_err(DMX_MSG_PREFIX ": %s: geometry start beyond its size\n",
-		       md->name);
+		       dmx_md_name(md));
 		return -EINVAL;
 	}
 	spin_lock(&md->geometry_lock);

@@ -18,20 +18,10 @@
 /* The request header without its trailing padding: the minimum a caller sends. */
 #define DMX_IOCTL_MIN_SIZE	offsetof(struct dm_ioctl, data)
 
-/* Events anywhere, for poll() on the control device after ARM_POLL. */
-static atomic_t dmx_global_event_nr = ATOMIC_INIT(0);
-static DECLARE_WAIT_QUEUE_HEAD(dmx_global_eventq);
-
 /* Per open file of the control device. */
 struct dmx_control_file {
 	u32 armed_event_nr;	/* global event number at the last ARM_POLL */
 };
-
-void dmx_issue_global_event(void)
-{
-	atomic_inc(&dmx_global_event_nr);
-	wake_up(&dmx_global_eventq);
-}
 
 /* Helpers for the commands. */
 
@@ -155,7 +145,7 @@ static int dmx_ioctl_arm_poll(struct file *filp, struct dm_ioctl *param,
 {
 	struct dmx_control_file *cf = filp->private_data;
 
-	cf->armed_event_nr = atomic_read(&dmx_global_event_nr);
+	cf->armed_event_nr = dmx_global_event_nr();
 	return 0;
 }
 
@@ -355,7 +345,7 @@ static int dmx_ctl_ioctl(struct file *file, unsigned int command,
 	r = c->fn(file, param, in_size);
 
 	if (!r && (c->flags & DMX_CMD_GLOBAL_EVENT))
-		dmx_issue_global_event();
+		dmx_global_event();
 	if (!r && copy_to_user(user, param, param->data_size))
 		r = -EFAULT;
 out:
@@ -380,7 +370,7 @@ static int dmx_ctl_open(struct inode *inode, struct file *filp)
 	cf = kmalloc(sizeof(*cf), GFP_KERNEL);
 	if (!cf)
 		return -ENOMEM;
-	cf->armed_event_nr = atomic_read(&dmx_global_event_nr);
+	cf->armed_event_nr = dmx_global_event_nr();
 	filp->private_data = cf;
 	return 0;
 }
@@ -395,8 +385,8 @@ static __poll_t dmx_ctl_poll(struct file *filp, poll_table *wait)
 {
 	struct dmx_control_file *cf = filp->private_data;
 
-	poll_wait(filp, &dmx_global_eventq, wait);
-	if ((int)(atomic_read(&dmx_global_event_nr) - cf->armed_event_nr) > 0)
+	poll_wait(filp, dmx_global_event_queue(), wait);
+	if ((int)(dmx_global_event_nr() - cf->armed_event_nr) > 0)
 		return EPOLLIN;
 	return 0;
 }

@@ -6,7 +6,7 @@
 #include <linux/kobject.h>
 #include <linux/sysfs.h>
 
-#include "dmx-core.h"
+#include "dmx-registry.h"
 
 struct dmx_sysfs_attr {
 	struct attribute attr;

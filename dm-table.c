@@ -17,7 +17,7 @@
 #include "dmx-core.h"
 
 #define DMX_TABLE_ERR(t, fmt, ...) \
-	pr_err(DMX_MSG_PREFIX ": %s: " fmt "\n", (t)->md->name, ##__VA_ARGS__)
+	pr_err(DMX_MSG_PREFIX ": %s: " fmt "\n", dmx_md_name((t)->md), ##__VA_ARGS__)
 
 /* Exclusive opens of underlying devices are made in dmx's name. */
 static int dmx_claim;
@@ -32,7 +32,7 @@ int dmx_table_create(struct mapped_device *md, dmx_mode_t mode,
 
 	if (!num_targets || num_targets > DMX_MAX_TARGETS) {
 		pr_err(DMX_MSG_PREFIX ": %s: target count %u out of range\n",
-		       md->name, num_targets);
+		       dmx_md_name(md), num_targets);
 		return -EINVAL;
 	}
 
@@ -477,7 +477,7 @@ static int dmx_table_calculate_limits(struct dmx_table *t)
 			ti_limits.max_write_zeroes_sectors = 0;
 		if (blk_stack_limits(&t->limits, &ti_limits, 0) < 0)
 			pr_warn(DMX_MSG_PREFIX ": %s: target at sector %llu misaligns the device\n",
-				t->md->name, (unsigned long long)ti->begin);
+				dmx_md_name(t->md), (unsigned long long)ti->begin);
 	}
 	dmx_table_restrict_limits(t, &t->limits);
 	return dmx_table_check_alignment(t, &t->limits);

@@ -3,8 +3,8 @@
  * Internal interfaces between the parts of the dmx core: mapped devices
  * (dm-core.c), their bio path (dm-bio.c), suspend and table swap
  * (dm-suspend.c), tables (dm-table.c), the target registry
- * (dm-target.c), sysfs (dm-sysfs.c) and the control device
- * (dm-ioctl*.c).
+ * (dm-target.c), sysfs (dm-sysfs.c), the device registry
+ * (dm-registry.c) and the control device (dm-ioctl*.c).
  */
 #ifndef DMX_CORE_H
 #define DMX_CORE_H
@@ -14,7 +14,6 @@
 #include <linux/hdreg.h>
 #include <linux/kobject.h>
 #include <linux/mutex.h>
-#include <linux/rbtree.h>
 #include <linux/srcu.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -65,18 +64,15 @@ enum {
 	DMX_MD_DISK_ADDED,	/* dm-N is visible: a table was loaded once */
 };
 
+struct dmx_cell;
+
 struct mapped_device {
 	/*
-	 * Identity.  name, uuid and the tree nodes are protected by
-	 * dmx_registry_lock (dm-ioctl-dev.c); the ioctl layer owns them.
+	 * The registry's record of the device (its names and inactive
+	 * table): only dm-registry.c looks inside, under its own lock.
+	 * NULL while the device is not listed.
 	 */
-	char name[DM_NAME_LEN];
-	char uuid[DM_UUID_LEN];
-	struct rb_node name_node;
-	struct rb_node uuid_node;
-	bool in_uuid_tree;
-	/* Staged by TABLE_LOAD, taken by resume; dmx_registry_lock. */
-	struct dmx_table *inactive;
+	struct dmx_cell *cell;
 
 	int minor;
 	/* Added to the system by the first table load (dmx_md_add_disk()). */
@@ -127,7 +123,12 @@ struct mapped_device {
 	wait_queue_head_t eventq;
 	atomic_t uevent_seq;
 
-	/* Opens of the block device; dmx_open_lock orders against removal. */
+	/*
+	 * Protects open_count and the decision to delete the device
+	 * (setting DMX_MD_DELETING, setting or clearing
+	 * DMX_MD_DEFERRED_REMOVE), so an open never races a removal.
+	 */
+	spinlock_t open_lock;
 	int open_count;
 
 	spinlock_t geometry_lock;	/* protects geometry */
@@ -142,6 +143,7 @@ struct mapped_device {
 int dmx_core_init(void);
 void dmx_core_exit(void);
 int dmx_md_create(int minor, struct mapped_device **result);
+const char *dmx_md_name(struct mapped_device *md);
 int dmx_md_add_disk(struct mapped_device *md, struct dmx_table *t);
 void dmx_md_get(struct mapped_device *md);
 void dmx_md_put(struct mapped_device *md);
@@ -153,6 +155,9 @@ bool dmx_md_deferred_remove(struct mapped_device *md);
 int dmx_md_cancel_deferred_remove(struct mapped_device *md);
 void dmx_md_event(struct mapped_device *md);
 u32 dmx_md_event_nr(struct mapped_device *md);
+u32 dmx_global_event_nr(void);
+void dmx_global_event(void);
+wait_queue_head_t *dmx_global_event_queue(void);
 int dmx_md_wait_event(struct mapped_device *md, u32 event_nr);
 int dmx_md_uevent(struct mapped_device *md, enum kobject_action action,
 		  u32 cookie, bool resized);
@@ -204,12 +209,8 @@ void dmx_target_iterate(void (*fn)(struct dmx_target_type *tt, void *data),
 int dmx_sysfs_init(struct mapped_device *md);
 void dmx_sysfs_exit(struct mapped_device *md);
 
-/* dm-ioctl*.c: the control device and the name registry. */
+/* dm-ioctl.c: the control device. */
 int dmx_ioctl_init(void);
 void dmx_ioctl_exit(void);
-void dmx_issue_global_event(void);
-void dmx_registry_remove_deferred(void);
-int dmx_registry_copy_name_uuid(struct mapped_device *md, char *name,
-				char *uuid);
 
 #endif /* DMX_CORE_H */

@@ -29,6 +29,9 @@ enum dmx_map_result {
 	DMX_MAPIO_KILL,		/* fail the clone with an I/O error */
 };
 
+/* A message function's return when it wrote an answer for userland. */
+#define DMX_MESSAGE_HAS_RESULT	1
+
 /* What an end_io function wants done with a completed clone. */
 enum dmx_endio_result {
 	DMX_ENDIO_DONE,		/* complete the original with *error */
@@ -76,6 +79,10 @@ struct dmx_target_type {
 	void (*resume)(struct dmx_target *ti);
 	void (*status)(struct dmx_target *ti, enum dmx_status_type type,
 		       char *result, unsigned int maxlen);
+	/*
+	 * 0 or -errno; DMX_MESSAGE_HAS_RESULT once it has written a
+	 * NUL-terminated answer to result.
+	 */
 	int (*message)(struct dmx_target *ti, unsigned int argc, char **argv,
 		       char *result, unsigned int maxlen);
 	int (*iterate_devices)(struct dmx_target *ti, dmx_iterate_fn fn,
