@@ -81,14 +81,14 @@ static bool wait_in_io(pid_t pid, int ms)
 
 /* --- readers of a table that resume swaps out ------------------------------ */
 
-#define SWAP_ROUNDS	200
+#define SWAP_ROUNDS	100
 #define SWAP_READERS	3
 /* Long tables make each reader's walk long, and the race easy to hit. */
-#define SWAP_TARGETS	2000
+#define SWAP_TARGETS	1000
 
 struct reader_arg {
 	const char *name;
-	volatile int *stop;
+	int *stop;		/* shared with the parent; atomic access */
 };
 
 /*
@@ -105,7 +105,7 @@ static long read_tables(void *p)
 
 	if (ctl < 0 || !r)
 		return -ENOMEM;
-	while (!*a->stop) {
+	while (!__atomic_load_n(a->stop, __ATOMIC_ACQUIRE)) {
 		struct dm_target_msg *msg;
 		struct dm_ioctl io = { 0 };
 
@@ -161,7 +161,7 @@ TEST_F_TIMEOUT(robust, table_readers_survive_table_swaps, 240)
 	struct dmx_bg readers[SWAP_READERS];
 	struct dmx_line *la, *lb;
 	struct reader_arg arg;
-	volatile int *stop;
+	int *stop;
 	int i;
 
 	if (dmx_ramdisks())
@@ -188,12 +188,12 @@ TEST_F_TIMEOUT(robust, table_readers_survive_table_swaps, 240)
 				      SWAP_TARGETS));
 		ASSERT_EQ(0, dmx_resume(self->fd, name));
 	}
-	*stop = 1;
+	__atomic_store_n(stop, 1, __ATOMIC_RELEASE);
 	for (i = 0; i < SWAP_READERS; i++) {
 		ASSERT_TRUE(dmx_bg_wait(&readers[i], DMX_FINISH_MS));
 		EXPECT_EQ(0, readers[i].result);
 	}
-	munmap((void *)stop, 4096);
+	munmap(stop, 4096);
 }
 
 /* --- tables the devices below cannot serve ---------------------------------- */
@@ -249,7 +249,7 @@ TEST_F(robust, load_refuses_size_the_block_layer_cannot_address)
 }
 
 /* discard_max_bytes of a mapped device, from sysfs; -1 on error. */
-static long long discard_max_bytes(int ctl, const char *name)
+static long long queue_discard_limit(int ctl, const char *name)
 {
 	char path[96];
 	uint64_t dev = dmx_dev_of(ctl, name);
@@ -286,19 +286,19 @@ TEST_F(robust, discards_advertised_only_if_every_target_takes_them)
 	snprintf(p1, sizeof(p1), "%s 0", l1);
 	ASSERT_EQ(0, dmx_create_table(self->fd, dmx_name(name, "discard"),
 				      lines, 2));
-	EXPECT_LT(0, discard_max_bytes(self->fd, name));
+	EXPECT_LT(0, queue_discard_limit(self->fd, name));
 
 	/* One half on a ramdisk, which takes none. */
 	snprintf(p1, sizeof(p1), "%s 0", ram0);
 	ASSERT_EQ(0, dmx_load(self->fd, name, lines, 2));
 	ASSERT_EQ(0, dmx_resume(self->fd, name));
-	EXPECT_EQ(0, discard_max_bytes(self->fd, name));
+	EXPECT_EQ(0, queue_discard_limit(self->fd, name));
 
 	/* One half on a target that takes none. */
 	lines[1] = (struct dmx_line){ 1024, 1024, "error", "" };
 	ASSERT_EQ(0, dmx_load(self->fd, name, lines, 2));
 	ASSERT_EQ(0, dmx_resume(self->fd, name));
-	EXPECT_EQ(0, discard_max_bytes(self->fd, name));
+	EXPECT_EQ(0, queue_discard_limit(self->fd, name));
 }
 
 /* --- tables that would reach their own device ----------------------------- */
@@ -627,7 +627,7 @@ static int failslab_for_marked_tasks(bool on)
 		write_knob(FAILSLAB "probability", "0");
 		return write_knob(FAILSLAB "task-filter", "N");
 	}
-	for (i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(knobs); i++) {
 		char path[128];
 
 		snprintf(path, sizeof(path), FAILSLAB "%s", knobs[i][0]);
