@@ -12,6 +12,15 @@
  *
  * Each clone holds one count of md->pending from allocation to
  * completion; suspend waits for that count to reach zero.
+ *
+ * Accounting (/proc/diskstats, iostat) counts what the stock dm counts:
+ * every piece mapped to a target is one I/O of its own sectors, an
+ * empty flush (sent as many times as it has copies) is one I/O of none,
+ * and the preflush of a data bio is such an empty flush of its own.
+ *
+ * A bio with REQ_NOWAIT never waits for memory here: what cannot be
+ * had at once ends it with BLK_STS_AGAIN, and the submitter retries
+ * where it may block.
  */
 #include <linux/bio.h>
 #include <linux/blkdev.h>
@@ -28,6 +37,9 @@ struct dmx_io {
 	struct dmx_target *ti;
 	struct bio *orig;
 	unsigned int flush_index;
+	bool accounted;			/* this clone carries the accounting */
+	unsigned int acct_sectors;
+	unsigned long acct_start;
 	struct bio clone;		/* must be last */
 };
 
@@ -79,9 +91,18 @@ static void dmx_clone_endio(struct bio *clone)
 
 	if (unlikely(error) && !orig->bi_status)
 		orig->bi_status = error;
+	if (io->accounted)
+		dmx_compat_io_acct_end(md->disk->part0, bio_op(orig),
+				       io->acct_sectors, io->acct_start);
 	bio_put(clone);
 	bio_endio(orig);
 	dmx_pending_dec(md);
+}
+
+/* What may be waited for while mapping bio. */
+static inline gfp_t dmx_bio_gfp(struct bio *bio)
+{
+	return bio->bi_opf & REQ_NOWAIT ? GFP_NOWAIT : GFP_NOIO;
 }
 
 /*
@@ -100,10 +121,13 @@ static struct bio *dmx_alloc_clone(struct dmx_target *ti, struct bio *bio,
 	return clone;
 }
 
-/* Hands a clone of orig to its target; orig completes with it. */
+/*
+ * Hands a clone of orig to its target; orig completes with it.  The
+ * clone that accounts for the piece of orig it maps says so.
+ */
 static void dmx_start_clone(struct mapped_device *md, struct dmx_target *ti,
 			    struct bio *clone, struct bio *orig,
-			    unsigned int flush_index)
+			    unsigned int flush_index, bool account)
 {
 	struct dmx_io *io = dmx_io_of(clone);
 
@@ -111,6 +135,13 @@ static void dmx_start_clone(struct mapped_device *md, struct dmx_target *ti,
 	io->ti = ti;
 	io->orig = orig;
 	io->flush_index = flush_index;
+	io->accounted = account;
+	if (account) {
+		io->acct_sectors = bio_sectors(clone);
+		io->acct_start = dmx_compat_io_acct_start(md->disk->part0,
+							  bio_op(clone),
+							  io->acct_sectors);
+	}
 	clone->bi_end_io = dmx_clone_endio;
 	atomic_inc(&md->pending);
 
@@ -128,10 +159,16 @@ static void dmx_start_clone(struct mapped_device *md, struct dmx_target *ti,
 }
 
 static void dmx_map_clone(struct mapped_device *md, struct dmx_target *ti,
-			  struct bio *bio, unsigned int flush_index)
+			  struct bio *bio, unsigned int flush_index,
+			  bool account, gfp_t gfp)
 {
-	dmx_start_clone(md, ti, dmx_alloc_clone(ti, bio, GFP_NOIO), bio,
-			flush_index);
+	struct bio *clone = dmx_alloc_clone(ti, bio, gfp);
+
+	if (unlikely(!clone)) {
+		bio_wouldblock_error(bio);
+		return;
+	}
+	dmx_start_clone(md, ti, clone, bio, flush_index, account);
 }
 
 /*
@@ -165,10 +202,10 @@ static bool dmx_flush_inline(struct mapped_device *md, struct dmx_table *map,
 	/* bio completes once per clone: take the extra completions first. */
 	for (k = 1; k < map->flush_copies; k++)
 		bio_inc_remaining(bio);
-	k = 0;
-	for (i = 0; i < map->num_targets; i++)
-		for (n = 0; n < map->targets[i].num_flush_bios; n++)
-			dmx_start_clone(md, &map->targets[i], clones[k++], bio, n);
+	for (i = 0, k = 0; i < map->num_targets; i++)
+		for (n = 0; n < map->targets[i].num_flush_bios; n++, k++)
+			dmx_start_clone(md, &map->targets[i], clones[k], bio, n,
+					!k);
 	return true;
 
 undo:
@@ -189,6 +226,16 @@ static void dmx_defer_flush(struct mapped_device *md, struct bio *bio)
 	queue_work(md->wq, &md->flush_work);
 }
 
+/* The target of a table's only flush copy. */
+static struct dmx_target *dmx_first_flush_target(struct dmx_table *map)
+{
+	unsigned int i;
+
+	for (i = 0; !map->targets[i].num_flush_bios; i++)
+		;
+	return &map->targets[i];
+}
+
 static void dmx_map_empty_flush(struct mapped_device *md, struct dmx_table *map,
 				struct bio *bio)
 {
@@ -197,24 +244,29 @@ static void dmx_map_empty_flush(struct mapped_device *md, struct dmx_table *map,
 		return;
 	}
 	if (map->flush_copies == 1) {
-		dmx_map_clone(md, &map->targets[0], bio, 0);
+		dmx_map_clone(md, dmx_first_flush_target(map), bio, 0, true,
+			      dmx_bio_gfp(bio));
 		return;
 	}
 	if (!dmx_flush_inline(md, map, bio))
 		dmx_defer_flush(md, bio);
 }
 
-/* No bio list here: each clone goes down before the next is taken. */
+/*
+ * No bio list here: each clone goes down before the next is taken, so
+ * waiting for one from the reserve always ends.
+ */
 static void dmx_flush_one_by_one(struct mapped_device *md,
 				 struct dmx_table *map, struct bio *bio)
 {
-	unsigned int i, n;
+	unsigned int i, n, k = 0;
 
 	for (i = 1; i < map->flush_copies; i++)
 		bio_inc_remaining(bio);
 	for (i = 0; i < map->num_targets; i++)
-		for (n = 0; n < map->targets[i].num_flush_bios; n++)
-			dmx_map_clone(md, &map->targets[i], bio, n);
+		for (n = 0; n < map->targets[i].num_flush_bios; n++, k++)
+			dmx_map_clone(md, &map->targets[i], bio, n, !k,
+				      GFP_NOIO);
 }
 
 void dmx_flush_work(struct work_struct *work)
@@ -273,10 +325,15 @@ static void dmx_flush_before_data(struct mapped_device *md, struct bio *bio)
 {
 	struct bio *flush;
 
-	bio->bi_opf &= ~REQ_PREFLUSH;
 	flush = bio_alloc_bioset(bio->bi_bdev, 0,
-				 REQ_OP_WRITE | REQ_PREFLUSH | REQ_SYNC,
-				 GFP_NOIO, &md->flush_set);
+				 REQ_OP_WRITE | REQ_PREFLUSH | REQ_SYNC |
+				 (bio->bi_opf & REQ_NOWAIT), dmx_bio_gfp(bio),
+				 &md->flush_set);
+	if (unlikely(!flush)) {
+		bio_wouldblock_error(bio);
+		return;
+	}
+	bio->bi_opf &= ~REQ_PREFLUSH;
 	flush->bi_private = bio;
 	flush->bi_end_io = dmx_preflush_endio;
 	submit_bio_noacct(flush);
@@ -330,15 +387,26 @@ static void dmx_map_data_bio(struct mapped_device *md, struct dmx_table *map,
 		return;
 	}
 
+	if (unlikely((bio->bi_opf & REQ_NOWAIT) &&
+		     !(ti->type->features & DMX_TARGET_NOWAIT))) {
+		bio_wouldblock_error(bio);
+		return;
+	}
+
 	len = dmx_target_io_len(ti, sector, bio_sectors(bio));
 	if (len < bio_sectors(bio)) {
-		struct bio *split = bio_split(bio, len, GFP_NOIO, &md->split_set);
+		struct bio *split = bio_split(bio, len, dmx_bio_gfp(bio),
+					      &md->split_set);
 
+		if (unlikely(!split)) {
+			bio_wouldblock_error(bio);
+			return;
+		}
 		bio_chain(split, bio);
 		submit_bio_noacct(bio);
 		bio = split;
 	}
-	dmx_map_clone(md, ti, bio, 0);
+	dmx_map_clone(md, ti, bio, 0, true, dmx_bio_gfp(bio));
 }
 
 static void dmx_map_bio(struct mapped_device *md, struct dmx_table *map,

@@ -340,6 +340,13 @@ static int dmx_stack_device_limits(struct dmx_target *ti, struct dmx_dev *dd,
 	sector_t mask = (block >> SECTOR_SHIFT) - 1;
 
 	dmx_compat_stack_features(&ti->table->features, bdev);
+	/* No target maps zones: report zones, zone append, write pointers. */
+	if (bdev_is_zoned(bdev)) {
+		DMX_TABLE_ERR(ti->table,
+			      "%pg is a zoned device: target %s cannot map zoned devices",
+			      bdev, ti->type->name);
+		return -EINVAL;
+	}
 	/* A bio that starts or ends inside a device's block fails there. */
 	if ((start | len) & mask) {
 		DMX_TABLE_ERR(ti->table,
@@ -461,9 +468,12 @@ static int dmx_table_calculate_limits(struct dmx_table *t)
 	int r;
 
 	blk_set_stacking_limits(&t->limits);
+	t->features.nowait = true;
 	for (i = 0; i < t->num_targets; i++) {
 		struct dmx_target *ti = &t->targets[i];
 
+		if (!(ti->type->features & DMX_TARGET_NOWAIT))
+			t->features.nowait = false;
 		blk_set_stacking_limits(&ti_limits);
 		if (ti->type->iterate_devices) {
 			r = ti->type->iterate_devices(ti, dmx_stack_device_limits,

@@ -23,6 +23,7 @@ static int error_map(struct dmx_target *ti, struct bio *bio)
 static struct dmx_target_type error_target = {
 	.name	 = "error",
 	.version = {1, 5, 0},
+	.features	 = DMX_TARGET_NOWAIT,
 	.module	 = THIS_MODULE,
 	.ctr	 = error_ctr,
 	.map	 = error_map,

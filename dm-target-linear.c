@@ -107,6 +107,7 @@ static int linear_iterate_devices(struct dmx_target *ti, dmx_iterate_fn fn,
 static struct dmx_target_type linear_target = {
 	.name		 = "linear",
 	.version	 = {1, 4, 0},
+	.features	 = DMX_TARGET_NOWAIT,
 	.module		 = THIS_MODULE,
 	.ctr		 = linear_ctr,
 	.dtr		 = linear_dtr,

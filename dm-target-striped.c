@@ -246,6 +246,7 @@ static int stripe_iterate_devices(struct dmx_target *ti, dmx_iterate_fn fn,
 static struct dmx_target_type stripe_target = {
 	.name		 = "striped",
 	.version	 = {1, 6, 0},
+	.features	 = DMX_TARGET_NOWAIT,
 	.module		 = THIS_MODULE,
 	.ctr		 = stripe_ctr,
 	.dtr		 = stripe_dtr,

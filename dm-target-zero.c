@@ -39,6 +39,7 @@ static int zero_map(struct dmx_target *ti, struct bio *bio)
 static struct dmx_target_type zero_target = {
 	.name	 = "zero",
 	.version = {1, 1, 0},
+	.features	 = DMX_TARGET_NOWAIT,
 	.module	 = THIS_MODULE,
 	.ctr	 = zero_ctr,
 	.map	 = zero_map,

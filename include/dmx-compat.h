@@ -58,11 +58,16 @@ static inline struct gendisk *dmx_compat_alloc_disk(void)
 	return blk_alloc_disk(NUMA_NO_NODE);
 }
 
-/* What a table's devices offer beyond struct queue_limits. */
+/*
+ * What a table's devices offer beyond struct queue_limits.  The table
+ * starts with nowait true and clears it for a device or target that
+ * cannot take REQ_NOWAIT.
+ */
 struct dmx_queue_features {
 	bool write_cache;	/* some device has a volatile cache: flushes */
 	bool fua;		/* some device honours FUA */
 	bool rotational;	/* some device spins */
+	bool nowait;		/* every device and target takes REQ_NOWAIT */
 };
 
 static inline void dmx_compat_stack_features(struct dmx_queue_features *f,
@@ -73,6 +78,7 @@ static inline void dmx_compat_stack_features(struct dmx_queue_features *f,
 	f->write_cache |= test_bit(QUEUE_FLAG_WC, &q->queue_flags);
 	f->fua |= test_bit(QUEUE_FLAG_FUA, &q->queue_flags);
 	f->rotational |= !bdev_nonrot(bdev);
+	f->nowait &= bdev_nowait(bdev);
 }
 
 /*
@@ -92,7 +98,29 @@ static inline void dmx_compat_apply_limits(struct gendisk *disk,
 		blk_queue_flag_clear(QUEUE_FLAG_NONROT, q);
 	else
 		blk_queue_flag_set(QUEUE_FLAG_NONROT, q);
+	if (f->nowait)
+		blk_queue_flag_set(QUEUE_FLAG_NOWAIT, q);
+	else
+		blk_queue_flag_clear(QUEUE_FLAG_NOWAIT, q);
 	disk_update_readahead(disk);
+}
+
+/*
+ * I/O accounting of the mapped device, as /proc/diskstats shows it:
+ * start returns the start time for end.
+ */
+static inline unsigned long dmx_compat_io_acct_start(struct block_device *bdev,
+						     enum req_op op,
+						     unsigned int sectors)
+{
+	return bdev_start_io_acct(bdev, sectors, op, jiffies);
+}
+
+static inline void dmx_compat_io_acct_end(struct block_device *bdev,
+					  enum req_op op, unsigned int sectors,
+					  unsigned long start_time)
+{
+	bdev_end_io_acct(bdev, op, start_time);
 }
 
 static inline int dmx_compat_freeze_bdev(struct block_device *bdev)

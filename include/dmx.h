@@ -62,10 +62,14 @@ struct dmx_dev {
 typedef int (*dmx_iterate_fn)(struct dmx_target *ti, struct dmx_dev *dev,
 			      sector_t start, sector_t len, void *data);
 
+/* dmx_target_type.features */
+#define DMX_TARGET_NOWAIT	(1U << 0)	/* map never blocks the submitter */
+
 struct dmx_target_type {
 	const char *name;
 	struct module *module;
 	unsigned int version[3];
+	unsigned int features;		/* DMX_TARGET_* */
 
 	/* ctr sets ti->error to a short reason when it fails. */
 	int (*ctr)(struct dmx_target *ti, unsigned int argc, char **argv);
