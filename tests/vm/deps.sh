@@ -37,6 +37,7 @@ libelf-dev          debug kernel build (objtool)
 libssl-dev          debug kernel build (certificates)
 bc                  debug kernel build
 dwarves             debug kernel build (pahole)
+sysstat             guest userland: iostat
 "
 
 # is_installed PKG: true when dpkg has PKG fully installed.

@@ -35,11 +35,11 @@ VM_DIR=$(cd "$(dirname "$0")" && pwd)
 
 # Host programs copied with their libraries, under their host paths.
 TOOLS="dmsetup lvm kpartx mke2fs e2fsck resize2fs dumpe2fs fio sfdisk
-blockdev losetup dd cmp"
+blockdev losetup dd cmp iostat"
 
 # The packages those come from: their versions are part of the cache key.
 TOOL_PACKAGES="busybox-static dmsetup lvm2 kpartx e2fsprogs fio fdisk
-util-linux diffutils coreutils libc6 kmod"
+util-linux diffutils coreutils libc6 kmod sysstat"
 
 # Extra names, as NAME:TARGET symlinks in /usr/sbin.
 LINKS="mkfs.ext4:mke2fs mkfs.ext2:mke2fs fsck.ext4:e2fsck
