@@ -3,15 +3,23 @@
  * The bio path of a mapped device.
  *
  * Every bio that reaches dmx_submit_bio() is either held (the device is
- * suspending or suspended), or split at the first target boundary and
- * cloned: the clone goes to the target's map function, the remainder is
- * resubmitted and comes back through here.  An empty flush is cloned
- * once per target per flush copy the target asks for, so it reaches
- * every underlying device; a data bio carrying a preflush first sends
- * such an empty flush and runs its data once that has completed.
+ * suspending or suspended), or mapped piece by piece: the piece up to
+ * the first target boundary is cloned (the clone covers just that
+ * piece) and goes to the target's map function, and the rest of the
+ * bio is resubmitted and comes back through here.  An empty flush is
+ * cloned once per target per flush copy the target asks for, so it
+ * reaches every underlying device; a data bio carrying a preflush
+ * first sends such an empty flush and runs its data once that has
+ * completed.
  *
- * Each clone holds one count of md->pending from allocation to
- * completion; suspend waits for that count to reach zero.
+ * In flight.  Each clone holds one reference on md->pending from its
+ * start to its completion; suspend and teardown kill the reference and
+ * wait for it to reach zero.  The submitter takes its reference inside
+ * an RCU read section that also reads md->map and the BLOCK_IO flag:
+ * suspend sets the flag and waits for a grace period, after which
+ * every submitter that missed the flag holds its reference.  The
+ * reference also keeps the table: it is only swapped once the count is
+ * zero.  So the fast path has no shared atomic and no full barrier.
  *
  * Accounting (/proc/diskstats, iostat) counts what the stock dm counts:
  * every piece mapped to a target is one I/O of its own sectors, an
@@ -68,13 +76,24 @@ unsigned int dmx_bio_flush_index(struct bio *clone)
 }
 EXPORT_SYMBOL_GPL(dmx_bio_flush_index);
 
-static void dmx_pending_dec(struct mapped_device *md)
+/*
+ * Drops a reference on md->pending.  The last one of a killed count
+ * wakes the waiter, which may then free md: percpu_ref_put() stays in
+ * an RCU read section throughout, and teardown waits for a grace
+ * period before freeing.
+ */
+static inline void dmx_pending_put(struct mapped_device *md)
 {
-	/* md is freed only after an RCU grace period past the last clone. */
-	rcu_read_lock();
-	if (atomic_dec_and_test(&md->pending) && wq_has_sleeper(&md->wait))
-		wake_up(&md->wait);
-	rcu_read_unlock();
+	percpu_ref_put(&md->pending);
+}
+
+/* Ends bio with status before it got a clone; drops its reference. */
+static void dmx_end_unmapped(struct mapped_device *md, struct bio *bio,
+			     blk_status_t status)
+{
+	bio->bi_status = status;
+	bio_endio(bio);
+	dmx_pending_put(md);
 }
 
 static void dmx_clone_endio(struct bio *clone)
@@ -96,7 +115,7 @@ static void dmx_clone_endio(struct bio *clone)
 				       io->acct_sectors, io->acct_start);
 	bio_put(clone);
 	bio_endio(orig);
-	dmx_pending_dec(md);
+	dmx_pending_put(md);
 }
 
 /* What may be waited for while mapping bio. */
@@ -122,8 +141,9 @@ static struct bio *dmx_alloc_clone(struct dmx_target *ti, struct bio *bio,
 }
 
 /*
- * Hands a clone of orig to its target; orig completes with it.  The
- * clone that accounts for the piece of orig it maps says so.
+ * Hands a clone of orig to its target, with a reference on md->pending
+ * that its completion drops; orig completes with it.  The clone that
+ * accounts for the piece of orig it maps says so.
  */
 static void dmx_start_clone(struct mapped_device *md, struct dmx_target *ti,
 			    struct bio *clone, struct bio *orig,
@@ -143,7 +163,6 @@ static void dmx_start_clone(struct mapped_device *md, struct dmx_target *ti,
 							  io->acct_sectors);
 	}
 	clone->bi_end_io = dmx_clone_endio;
-	atomic_inc(&md->pending);
 
 	switch (ti->type->map(ti, clone)) {
 	case DMX_MAPIO_REMAPPED:
@@ -158,6 +177,7 @@ static void dmx_start_clone(struct mapped_device *md, struct dmx_target *ti,
 	}
 }
 
+/* Clones bio whole for ti, passing on the caller's reference. */
 static void dmx_map_clone(struct mapped_device *md, struct dmx_target *ti,
 			  struct bio *bio, unsigned int flush_index,
 			  bool account, gfp_t gfp)
@@ -165,7 +185,7 @@ static void dmx_map_clone(struct mapped_device *md, struct dmx_target *ti,
 	struct bio *clone = dmx_alloc_clone(ti, bio, gfp);
 
 	if (unlikely(!clone)) {
-		bio_wouldblock_error(bio);
+		dmx_end_unmapped(md, bio, BLK_STS_AGAIN);
 		return;
 	}
 	dmx_start_clone(md, ti, clone, bio, flush_index, account);
@@ -199,9 +219,13 @@ static bool dmx_flush_inline(struct mapped_device *md, struct dmx_table *map,
 			k++;
 		}
 
-	/* bio completes once per clone: take the extra completions first. */
+	/*
+	 * bio completes once per clone, and each clone holds a reference:
+	 * take the extra completions and references first.
+	 */
 	for (k = 1; k < map->flush_copies; k++)
 		bio_inc_remaining(bio);
+	percpu_ref_get_many(&md->pending, map->flush_copies - 1);
 	for (i = 0, k = 0; i < map->num_targets; i++)
 		for (n = 0; n < map->targets[i].num_flush_bios; n++, k++)
 			dmx_start_clone(md, &map->targets[i], clones[k], bio, n,
@@ -214,12 +238,11 @@ undo:
 	return false;
 }
 
-/* Counted as in flight meanwhile, so the table stays until the worker is done. */
+/* Its reference keeps the table until the worker has sent the copies. */
 static void dmx_defer_flush(struct mapped_device *md, struct bio *bio)
 {
 	unsigned long flags;
 
-	atomic_inc(&md->pending);
 	spin_lock_irqsave(&md->flush_lock, flags);
 	bio_list_add(&md->flush_list, bio);
 	spin_unlock_irqrestore(&md->flush_lock, flags);
@@ -240,7 +263,7 @@ static void dmx_map_empty_flush(struct mapped_device *md, struct dmx_table *map,
 				struct bio *bio)
 {
 	if (!map->flush_copies) {
-		bio_endio(bio);
+		dmx_end_unmapped(md, bio, BLK_STS_OK);
 		return;
 	}
 	if (map->flush_copies == 1) {
@@ -263,6 +286,7 @@ static void dmx_flush_one_by_one(struct mapped_device *md,
 
 	for (i = 1; i < map->flush_copies; i++)
 		bio_inc_remaining(bio);
+	percpu_ref_get_many(&md->pending, map->flush_copies - 1);
 	for (i = 0; i < map->num_targets; i++)
 		for (n = 0; n < map->targets[i].num_flush_bios; n++, k++)
 			dmx_map_clone(md, &map->targets[i], bio, n, !k,
@@ -273,9 +297,9 @@ void dmx_flush_work(struct work_struct *work)
 {
 	struct mapped_device *md = container_of(work, struct mapped_device,
 						flush_work);
+	struct dmx_table *map;
 	struct bio_list bios;
 	struct bio *bio;
-	int idx;
 
 	spin_lock_irq(&md->flush_lock);
 	bios = md->flush_list;
@@ -283,11 +307,11 @@ void dmx_flush_work(struct work_struct *work)
 	spin_unlock_irq(&md->flush_lock);
 
 	while ((bio = bio_list_pop(&bios))) {
-		idx = srcu_read_lock(&md->io_srcu);
-		dmx_flush_one_by_one(md, srcu_dereference(md->map, &md->io_srcu),
-				     bio);
-		srcu_read_unlock(&md->io_srcu, idx);
-		dmx_pending_dec(md);
+		/* The flush's reference keeps this table live. */
+		rcu_read_lock();
+		map = rcu_dereference(md->map);
+		rcu_read_unlock();
+		dmx_flush_one_by_one(md, map, bio);
 	}
 }
 
@@ -319,7 +343,9 @@ static void dmx_preflush_endio(struct bio *flush)
 
 /*
  * A preflush must be durable on every underlying device before the
- * data is written, not only on the devices the data goes to.
+ * data is written, not only on the devices the data goes to.  The
+ * flush goes through dmx_submit_bio() with a reference of its own, and
+ * so does the data afterwards: the data's reference is dropped here.
  */
 static void dmx_flush_before_data(struct mapped_device *md, struct bio *bio)
 {
@@ -330,13 +356,14 @@ static void dmx_flush_before_data(struct mapped_device *md, struct bio *bio)
 				 (bio->bi_opf & REQ_NOWAIT), dmx_bio_gfp(bio),
 				 &md->flush_set);
 	if (unlikely(!flush)) {
-		bio_wouldblock_error(bio);
+		dmx_end_unmapped(md, bio, BLK_STS_AGAIN);
 		return;
 	}
 	bio->bi_opf &= ~REQ_PREFLUSH;
 	flush->bi_private = bio;
 	flush->bi_end_io = dmx_preflush_endio;
 	submit_bio_noacct(flush);
+	dmx_pending_put(md);
 }
 
 static sector_t dmx_target_io_len(struct dmx_target *ti, sector_t sector,
@@ -369,63 +396,70 @@ static bool dmx_target_refuses_op(struct dmx_target *ti, enum req_op op)
 	}
 }
 
+/*
+ * Maps the first len sectors of bio to ti.  If that is not all of it,
+ * the clone covers just those sectors and the rest of bio goes round
+ * again after it: one allocation per piece, none for the rest.
+ */
+static void dmx_map_piece(struct mapped_device *md, struct dmx_target *ti,
+			  struct bio *bio, sector_t len)
+{
+	struct bio *clone = dmx_alloc_clone(ti, bio, dmx_bio_gfp(bio));
+
+	if (unlikely(!clone)) {
+		dmx_end_unmapped(md, bio, BLK_STS_AGAIN);
+		return;
+	}
+	if (len == bio_sectors(bio)) {
+		dmx_start_clone(md, ti, clone, bio, 0, true);
+		return;
+	}
+	bio_trim(clone, 0, len);
+	bio_advance(bio, len << SECTOR_SHIFT);
+	/* bio now completes with this piece and with the rest. */
+	bio_inc_remaining(bio);
+	dmx_start_clone(md, ti, clone, bio, 0, true);
+	submit_bio_noacct(bio);
+}
+
 static void dmx_map_data_bio(struct mapped_device *md, struct dmx_table *map,
 			     struct bio *bio)
 {
 	sector_t sector = bio->bi_iter.bi_sector;
 	struct dmx_target *ti;
-	sector_t len;
 
 	ti = dmx_table_find_target(map, sector);
 	if (unlikely(!ti)) {
-		bio_io_error(bio);
+		dmx_end_unmapped(md, bio, BLK_STS_IOERR);
 		return;
 	}
 	if (unlikely(dmx_target_refuses_op(ti, bio_op(bio)))) {
-		bio->bi_status = BLK_STS_NOTSUPP;
-		bio_endio(bio);
+		dmx_end_unmapped(md, bio, BLK_STS_NOTSUPP);
 		return;
 	}
-
 	if (unlikely((bio->bi_opf & REQ_NOWAIT) &&
 		     !(ti->type->features & DMX_TARGET_NOWAIT))) {
-		bio_wouldblock_error(bio);
+		dmx_end_unmapped(md, bio, BLK_STS_AGAIN);
 		return;
 	}
-
-	len = dmx_target_io_len(ti, sector, bio_sectors(bio));
-	if (len < bio_sectors(bio)) {
-		struct bio *split = bio_split(bio, len, dmx_bio_gfp(bio),
-					      &md->split_set);
-
-		if (unlikely(!split)) {
-			bio_wouldblock_error(bio);
-			return;
-		}
-		bio_chain(split, bio);
-		submit_bio_noacct(bio);
-		bio = split;
-	}
-	dmx_map_clone(md, ti, bio, 0, true, dmx_bio_gfp(bio));
+	dmx_map_piece(md, ti, bio,
+		      dmx_target_io_len(ti, sector, bio_sectors(bio)));
 }
 
+/* Maps bio through map with the reference the submitter took for it. */
 static void dmx_map_bio(struct mapped_device *md, struct dmx_table *map,
 			struct bio *bio)
 {
-	if (unlikely(!map)) {
-		bio_io_error(bio);
-		return;
-	}
-	if (unlikely(op_is_write(bio_op(bio)) && !(map->mode & DMX_MODE_WRITE))) {
-		bio_io_error(bio);
+	if (unlikely(!map ||
+		     (op_is_write(bio_op(bio)) && !(map->mode & DMX_MODE_WRITE)))) {
+		dmx_end_unmapped(md, bio, BLK_STS_IOERR);
 		return;
 	}
 	if (unlikely(bio->bi_opf & REQ_PREFLUSH)) {
-		if (!bio_sectors(bio)) {
+		if (!bio_sectors(bio))
 			dmx_map_empty_flush(md, map, bio);
-			return;
-		}
-		dmx_flush_before_data(md, bio);
+		else
+			dmx_flush_before_data(md, bio);
 		return;
 	}
 	dmx_map_data_bio(md, map, bio);
@@ -453,20 +487,26 @@ static bool dmx_hold_if_blocked(struct mapped_device *md, struct bio *bio)
 void dmx_submit_bio(struct bio *bio)
 {
 	struct mapped_device *md = bio->bi_bdev->bd_disk->private_data;
-	int idx;
+	struct dmx_table *map;
 
-	idx = srcu_read_lock(&md->io_srcu);
-	if (unlikely(test_bit(DMX_MD_BLOCK_IO, &md->flags))) {
+	for (;;) {
+		rcu_read_lock();
+		if (likely(!test_bit(DMX_MD_BLOCK_IO, &md->flags)))
+			break;
+		rcu_read_unlock();
 		if (bio->bi_opf & REQ_NOWAIT) {
 			bio_wouldblock_error(bio);
-			goto out;
+			return;
 		}
 		if (dmx_hold_if_blocked(md, bio))
-			goto out;
+			return;
+		/* Resumed meanwhile: map it after all. */
 	}
-	dmx_map_bio(md, srcu_dereference(md->map, &md->io_srcu), bio);
-out:
-	srcu_read_unlock(&md->io_srcu, idx);
+	map = rcu_dereference(md->map);
+	percpu_ref_get(&md->pending);
+	rcu_read_unlock();
+
+	dmx_map_bio(md, map, bio);
 }
 
 /* Resubmits held bios once I/O is no longer blocked. */

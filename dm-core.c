@@ -182,19 +182,30 @@ static void dmx_minor_free(int minor)
 	spin_unlock(&dmx_minor_lock);
 }
 
+/* The last reference of a killed in-flight count: wake whoever waits. */
+static void dmx_pending_released(struct percpu_ref *ref)
+{
+	struct mapped_device *md = container_of(ref, struct mapped_device,
+						pending);
+
+	wake_up(&md->wait);
+}
+
 static int dmx_md_alloc_io(struct mapped_device *md)
 {
 	int r;
 
-	r = init_srcu_struct(&md->io_srcu);
+	r = init_srcu_struct(&md->map_srcu);
 	if (r)
 		return r;
-	r = bioset_init(&md->split_set, BIO_POOL_SIZE, 0, 0);
+	/* Suspend kills it and resume brings it back: keep its counters. */
+	r = percpu_ref_init(&md->pending, dmx_pending_released,
+			    PERCPU_REF_ALLOW_REINIT, GFP_KERNEL);
 	if (r)
 		goto bad_srcu;
 	r = bioset_init(&md->flush_set, BIO_POOL_SIZE, 0, 0);
 	if (r)
-		goto bad_split;
+		goto bad_pending;
 	r = -ENOMEM;
 	md->wq = alloc_workqueue("kdmxd/%d", WQ_MEM_RECLAIM, 0, md->minor);
 	if (!md->wq)
@@ -203,10 +214,10 @@ static int dmx_md_alloc_io(struct mapped_device *md)
 
 bad_flush:
 	bioset_exit(&md->flush_set);
-bad_split:
-	bioset_exit(&md->split_set);
+bad_pending:
+	percpu_ref_exit(&md->pending);
 bad_srcu:
-	cleanup_srcu_struct(&md->io_srcu);
+	cleanup_srcu_struct(&md->map_srcu);
 	return r;
 }
 
@@ -214,8 +225,8 @@ static void dmx_md_free_io(struct mapped_device *md)
 {
 	destroy_workqueue(md->wq);
 	bioset_exit(&md->flush_set);
-	bioset_exit(&md->split_set);
-	cleanup_srcu_struct(&md->io_srcu);
+	percpu_ref_exit(&md->pending);
+	cleanup_srcu_struct(&md->map_srcu);
 }
 
 static int dmx_md_alloc_disk(struct mapped_device *md)
@@ -296,7 +307,6 @@ int dmx_md_create(int minor, struct mapped_device **result)
 	mutex_init(&md->disk_lock);
 	spin_lock_init(&md->geometry_lock);
 	spin_lock_init(&md->open_lock);
-	atomic_set(&md->pending, 0);
 	init_waitqueue_head(&md->wait);
 	spin_lock_init(&md->deferred_lock);
 	bio_list_init(&md->deferred);
@@ -329,14 +339,26 @@ bad_module:
 	return r;
 }
 
-/* Stops all I/O for good: held bios fail, in-flight clones complete. */
+/*
+ * Stops all I/O for good: held bios fail, in-flight clones complete.
+ * No new bio reaches us once the disk is dead; one already past that
+ * check holds its reference after the grace period.
+ */
 static void dmx_md_kill_io(struct mapped_device *md)
 {
 	if (test_bit(DMX_MD_DISK_ADDED, &md->flags))
 		blk_mark_disk_dead(md->disk);
-	synchronize_srcu(&md->io_srcu);
+	synchronize_rcu();
 	dmx_fail_deferred(md);
-	wait_event(md->wait, !atomic_read(&md->pending));
+
+	mutex_lock(&md->suspend_lock);
+	set_bit(DMX_MD_DEAD, &md->flags);
+	/* A suspended device's count is killed, and zero, already. */
+	if (!percpu_ref_is_dying(&md->pending))
+		percpu_ref_kill(&md->pending);
+	mutex_unlock(&md->suspend_lock);
+	wait_event(md->wait, percpu_ref_is_zero(&md->pending));
+
 	flush_workqueue(md->wq);
 	dmx_fail_deferred(md);
 }
@@ -356,8 +378,7 @@ static void dmx_md_unbind(struct mapped_device *md)
 	RCU_INIT_POINTER(md->map, NULL);
 	mutex_unlock(&md->suspend_lock);
 
-	synchronize_srcu(&md->io_srcu);
-	dmx_table_destroy(map);
+	dmx_md_drop_table(md, map);
 }
 
 /*
@@ -383,9 +404,9 @@ void dmx_md_destroy(struct mapped_device *md)
 
 	dmx_minor_free(md->minor);
 	put_disk(md->disk);
-	dmx_md_free_io(md);
-	/* Completions may still be inside dmx_pending_dec()'s RCU section. */
+	/* The last put of pending may still be inside its RCU section. */
 	synchronize_rcu();
+	dmx_md_free_io(md);
 	kfree(md);
 	module_put(THIS_MODULE);
 }
@@ -489,28 +510,28 @@ struct mapped_device *dmx_md_get_by_devt(dev_t dev)
 }
 
 struct dmx_table *dmx_md_get_live_table(struct mapped_device *md, int *idx)
-	__acquires(md->io_srcu)
+	__acquires(md->map_srcu)
 {
-	*idx = srcu_read_lock(&md->io_srcu);
-	return srcu_dereference(md->map, &md->io_srcu);
+	*idx = srcu_read_lock(&md->map_srcu);
+	return srcu_dereference(md->map, &md->map_srcu);
 }
 
 void dmx_md_put_live_table(struct mapped_device *md, int idx)
-	__releases(md->io_srcu)
+	__releases(md->map_srcu)
 {
-	srcu_read_unlock(&md->io_srcu, idx);
+	srcu_read_unlock(&md->map_srcu, idx);
 }
 
 /*
  * Destroys a table that readers of md could reach (it was in the
- * active or the inactive slot): commands walk both under io_srcu, so
+ * active or the inactive slot): commands walk both under map_srcu, so
  * it goes only once they are done with it.
  */
 void dmx_md_drop_table(struct mapped_device *md, struct dmx_table *t)
 {
 	if (!t)
 		return;
-	synchronize_srcu(&md->io_srcu);
+	synchronize_srcu(&md->map_srcu);
 	dmx_table_destroy(t);
 }
 

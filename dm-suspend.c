@@ -7,9 +7,11 @@
  * targets finish.  New bios are held on md->deferred, never failed.
  * Resume: let targets prepare, unblock, resubmit the held bios, thaw.
  * A table swap happens only between the two, when no I/O is in flight,
- * so the bio path needs no lock beyond SRCU to read the active table.
+ * so the bio path needs no lock beyond RCU to read the active table
+ * (dm-bio.c says how its in-flight count pairs with this).
  *
- * All three run under md->suspend_lock.
+ * All three run under md->suspend_lock, and refuse a device that
+ * teardown has killed.
  */
 #include <linux/blkdev.h>
 #include <linux/sched/signal.h>
@@ -26,21 +28,26 @@ static void dmx_block_io(struct mapped_device *md)
 	spin_lock_irq(&md->deferred_lock);
 	set_bit(DMX_MD_BLOCK_IO, &md->flags);
 	spin_unlock_irq(&md->deferred_lock);
-	/* Every submitter that missed the flag has taken its pending count. */
-	synchronize_srcu(&md->io_srcu);
+	/* Every submitter that missed the flag holds its reference now. */
+	synchronize_rcu();
 }
 
+/* The in-flight count goes back to percpu first, then bios flow. */
 static void dmx_unblock_io(struct mapped_device *md)
 {
+	percpu_ref_resurrect(&md->pending);
 	spin_lock_irq(&md->deferred_lock);
 	clear_bit(DMX_MD_BLOCK_IO, &md->flags);
 	spin_unlock_irq(&md->deferred_lock);
 	queue_work(md->wq, &md->requeue_work);
 }
 
+/* Kills the in-flight count and waits for the I/O it counts. */
 static int dmx_wait_for_idle(struct mapped_device *md)
 {
-	return wait_event_interruptible(md->wait, !atomic_read(&md->pending));
+	percpu_ref_kill(&md->pending);
+	return wait_event_interruptible(md->wait,
+					percpu_ref_is_zero(&md->pending));
 }
 
 static int dmx_freeze_fs(struct mapped_device *md)
@@ -64,6 +71,10 @@ int dmx_md_suspend(struct mapped_device *md, unsigned int flags)
 	int r = 0;
 
 	mutex_lock(&md->suspend_lock);
+	if (test_bit(DMX_MD_DEAD, &md->flags)) {
+		r = -ENXIO;
+		goto out;
+	}
 	if (dmx_md_suspended(md))
 		goto out;
 
@@ -106,6 +117,10 @@ int dmx_md_resume(struct mapped_device *md)
 	int r = 0;
 
 	mutex_lock(&md->suspend_lock);
+	if (test_bit(DMX_MD_DEAD, &md->flags)) {
+		r = -ENXIO;
+		goto out;
+	}
 	if (!dmx_md_suspended(md))
 		goto out;
 
@@ -133,7 +148,7 @@ out:
  * Makes table the active one and returns the previous active table for
  * the caller to destroy with dmx_md_drop_table().  The device must be
  * suspended, so no bio is in flight on the old table; commands (status,
- * deps, wait, messages) may still be reading it under io_srcu.
+ * deps, wait, messages) may still be reading it under map_srcu.
  */
 struct dmx_table *dmx_md_swap_table(struct mapped_device *md,
 				    struct dmx_table *table)

@@ -14,6 +14,7 @@
 #include <linux/hdreg.h>
 #include <linux/kobject.h>
 #include <linux/mutex.h>
+#include <linux/percpu-refcount.h>
 #include <linux/srcu.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -62,6 +63,7 @@ enum {
 	DMX_MD_DELETING,	/* being removed: opens are refused */
 	DMX_MD_DEFERRED_REMOVE,	/* remove on last close */
 	DMX_MD_DISK_ADDED,	/* dm-N is visible: a table was loaded once */
+	DMX_MD_DEAD,		/* torn down: never suspended or resumed again */
 };
 
 struct dmx_cell;
@@ -93,12 +95,21 @@ struct mapped_device {
 	struct mutex suspend_lock;
 	/* Protects adding the disk, sysfs_ready and the holder links. */
 	struct mutex disk_lock;
-	/* The active table: bio path reads under io_srcu. */
+	/*
+	 * The active table.  The bio path reads it under RCU and then
+	 * holds a reference on pending, which keeps it; commands read it
+	 * under map_srcu, since they may sleep.
+	 */
 	struct dmx_table __rcu *map;
-	struct srcu_struct io_srcu;
+	struct srcu_struct map_srcu;
 
-	/* Clones in flight; md->wait wakes when it drops to zero. */
-	atomic_t pending;
+	/*
+	 * One reference per clone in flight (and per flush waiting for
+	 * the worker to clone it); percpu while I/O flows.  Suspend and
+	 * teardown kill it, under suspend_lock, and wait on md->wait for
+	 * zero; resume brings it back.
+	 */
+	struct percpu_ref pending;
 	wait_queue_head_t wait;
 
 	/*
@@ -111,7 +122,6 @@ struct mapped_device {
 	struct work_struct requeue_work;
 	struct workqueue_struct *wq;
 
-	struct bio_set split_set;	/* bio_split() at target boundaries */
 	struct bio_set flush_set;	/* empty flushes ahead of data */
 
 	/* Empty flushes whose copies the worker clones one at a time. */
