@@ -217,6 +217,7 @@ static int dmx_parse_devt(const char *path, dev_t *dev)
 {
 	unsigned int major, minor;
 	char dummy;
+	int r;
 
 	if (sscanf(path, "%u:%u%c", &major, &minor, &dummy) == 2) {
 		*dev = MKDEV(major, minor);
@@ -224,11 +225,11 @@ static int dmx_parse_devt(const char *path, dev_t *dev)
 			return -EOVERFLOW;
 		return 0;
 	}
-	if (!lookup_bdev(path, dev))
+	r = lookup_bdev(path, dev);
+	if (!r)
 		return 0;
-	/* Not a node in this namespace: maybe a boot-time name like "8:1". */
-	*dev = dmx_compat_name_to_devt(path);
-	return *dev ? 0 : -ENODEV;
+	/* Not a node in this namespace: maybe a boot-time name like "sda1". */
+	return dmx_compat_boot_devt(path, r, dev);
 }
 
 static struct dmx_dev *dmx_table_find_dev(struct dmx_table *t, dev_t dev)
