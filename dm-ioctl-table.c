@@ -182,7 +182,7 @@ static int dmx_target_message(struct mapped_device *md, sector_t sector,
 	t = dmx_md_get_live_table(md, &idx);
 	if (!t) {
 		DMX_IOCTL_ERR("%s: no active table for a message", dmx_md_name(md));
-		r = -EINVAL;
+		r = dmx_compat_message_without_table();
 		goto out;
 	}
 	ti = dmx_table_find_target(t, sector);

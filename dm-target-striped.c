@@ -224,6 +224,7 @@ static void stripe_io_hints(struct dmx_target *ti, struct queue_limits *limits)
 
 	dmx_compat_set_io_min(limits, chunk_bytes);
 	dmx_compat_set_io_opt(limits, chunk_bytes * sc->stripes);
+	dmx_compat_hint_chunk(limits, sc->chunk_size);
 }
 
 static int stripe_iterate_devices(struct dmx_target *ti, dmx_iterate_fn fn,

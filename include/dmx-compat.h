@@ -48,6 +48,51 @@ static inline bool dmx_compat_ioctl_strict(void)
 }
 
 /*
+ * What the kernel's own targets and commands do differently on 6.12,
+ * followed by dmx's:
+ * - error and zero say they take discards of any size (and error and
+ *   zero are versions 1.7.0 and 1.2.0, not 1.5.0 and 1.1.0);
+ * - error takes an optional "<dev> <offset>", as linear does, holding
+ *   the device and taking its limits; other arguments are still ignored;
+ * - striped keeps bios within a chunk (chunk_sectors);
+ * - a target message to a device without a live table is dropped, and
+ *   the ioctl succeeds.
+ */
+#if DMX_COMPAT_612
+#define DMX_ERROR_VERSION_MINOR	7
+#define DMX_ZERO_VERSION_MINOR	2
+#else
+#define DMX_ERROR_VERSION_MINOR	5
+#define DMX_ZERO_VERSION_MINOR	1
+#endif
+
+static inline bool dmx_compat_error_takes_device(void)
+{
+	return DMX_COMPAT_612;
+}
+
+static inline void dmx_compat_hint_any_discard(struct queue_limits *lim)
+{
+	if (DMX_COMPAT_612) {
+		lim->max_hw_discard_sectors = UINT_MAX;
+		lim->discard_granularity = SECTOR_SIZE;
+	}
+}
+
+static inline void dmx_compat_hint_chunk(struct queue_limits *lim,
+					 unsigned int sectors)
+{
+	if (DMX_COMPAT_612)
+		lim->chunk_sectors = sectors;
+}
+
+/* What a message to a device without a live table returns. */
+static inline int dmx_compat_message_without_table(void)
+{
+	return DMX_COMPAT_612 ? 0 : -EINVAL;
+}
+
+/*
  * What a table's devices offer beyond the limits they stack.  The table
  * starts with nowait true and clears it for a device or target that
  * cannot take REQ_NOWAIT.
