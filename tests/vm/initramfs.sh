@@ -37,6 +37,9 @@ VM_DIR=$(cd "$(dirname "$0")" && pwd)
 # Host programs copied with their libraries, under their host paths.
 TOOLS="dmsetup lvm kpartx mke2fs e2fsck resize2fs dumpe2fs fio sfdisk
 blockdev losetup dd cmp iostat"
+# kmod's modprobe and depmod (as /usr/bin/kmod: busybox's stay the
+# default), for the test of the README's modprobe configuration.
+TOOLS="$TOOLS kmod"
 
 # The packages those come from: their versions are part of the cache key.
 TOOL_PACKAGES="busybox-static dmsetup lvm2 kpartx e2fsprogs fio fdisk
