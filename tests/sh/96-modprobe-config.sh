@@ -3,11 +3,11 @@
 # dm_mod, checked with kmod's own modprobe (the one Debian runs, not
 # busybox's) over a module tree that holds the stock modules and dmx.ko
 # under updates/, as `make install` or DKMS leave it:
-#   blacklist dm_mod              the kernel's request for the control
-#                                 device's alias loads dmx only
-#   install dm_mod /sbin/modprobe dmx
-#   install dm_snapshot ...       an explicit `modprobe dm-mod` (or of a
-#                                 module dmx replaces) loads dmx instead
+#   blacklist dm_mod            the kernel's request for the control
+#                               device's alias loads dmx only
+#   alias dm_mod dmx            `modprobe dm-mod`, or of a module dmx
+#   alias dm_snapshot dmx       replaces, loads dmx instead (an alias in
+#   alias dm_zero dmx           the configuration wins over a module name)
 # and what happens to a module that needs dm_mod's symbols.  Leaves dmx
 # loaded with no devices.
 set -u
@@ -47,6 +47,12 @@ configure() {
 	printf '%s\n' "$@" >"$CONF/dmx.conf"
 }
 
+# The README's /etc/modprobe.d/dmx.conf.
+configure_as_readme() {
+	configure "blacklist dm_mod" "alias dm_mod dmx" "alias dm_snapshot dmx" \
+		"alias dm_zero dmx"
+}
+
 loaded_exactly() {
 	for m in "$@"; do
 		case $m in
@@ -58,7 +64,7 @@ loaded_exactly() {
 
 blacklist_makes_the_control_alias_load_dmx() {
 	unload_dm || return 1
-	configure "blacklist dm_mod"
+	configure_as_readme
 	# What the kernel runs when /dev/mapper/control is opened unowned.
 	kmodprobe -q -- char-major-10-236 || return 1
 	loaded_exactly dmx !dm_mod && dmsetup version
@@ -72,36 +78,35 @@ without_blacklist_the_alias_names_both() {
 		echo "$out" | grep -q 'dm-mod\.ko'
 }
 
-install_line_makes_modprobe_dm_mod_load_dmx() {
+alias_makes_modprobe_dm_mod_load_dmx() {
 	unload_dm || return 1
-	configure "blacklist dm_mod" \
-		"install dm_mod $KMOD/modprobe -d $ROOT -C $CONF dmx"
+	configure_as_readme
 	kmodprobe dm-mod || return 1
 	loaded_exactly dmx !dm_mod && dmsetup version
 }
 
-install_line_of_a_replaced_target_module_loads_dmx() {
+alias_makes_modprobe_of_a_replaced_target_module_load_dmx() {
 	unload_dm || return 1
-	configure "blacklist dm_mod" \
-		"install dm_mod $KMOD/modprobe -d $ROOT -C $CONF dmx" \
-		"install dm_snapshot $KMOD/modprobe -d $ROOT -C $CONF dmx"
-	kmodprobe dm-snapshot || return 1
-	loaded_exactly dmx !dm_mod !dm_snapshot &&
-		dmsetup targets | grep -q '^snapshot '
+	configure_as_readme
+	kmodprobe dm-snapshot && kmodprobe dm-zero || return 1
+	loaded_exactly dmx !dm_mod !dm_snapshot !dm_zero &&
+		dmsetup targets | grep -q '^snapshot ' &&
+		dmsetup targets | grep -q '^zero '
 }
 
-# A module built on dm_mod (here dm-snapshot without its own install
-# line) cannot load: its dependency becomes dmx, which exports none of
-# dm_mod's symbols.  The failure is clean and dmx stays usable.
+# A module built on dm_mod (here dm-bufio, which dm-snapshot, dm-thin-pool
+# and others need) cannot load: its dependency is the real dm_mod, which
+# cannot register the control device dmx holds.  The failure is clean and
+# dmx stays usable.
 module_needing_dm_mod_fails_cleanly() {
 	unload_dm || return 1
-	configure "blacklist dm_mod" \
-		"install dm_mod $KMOD/modprobe -d $ROOT -C $CONF dmx"
-	if kmodprobe dm-snapshot 2>/dev/null; then
-		echo "modprobe dm-snapshot succeeded"
+	configure_as_readme
+	kmodprobe dmx || return 1
+	if kmodprobe dm-bufio 2>/dev/null; then
+		echo "modprobe dm-bufio succeeded"
 		return 1
 	fi
-	loaded_exactly dmx !dm_mod !dm_snapshot &&
+	loaded_exactly dmx !dm_mod !dm_bufio &&
 		dmsetup create mpz --table "0 64 zero" && dmsetup remove mpz
 }
 
@@ -127,9 +132,9 @@ going_back_loads_dm_mod_again() {
 make_tree || die "cannot build the module tree"
 check blacklist_makes_the_control_alias_load_dmx blacklist_makes_the_control_alias_load_dmx
 check without_blacklist_the_alias_names_both without_blacklist_the_alias_names_both
-check install_line_makes_modprobe_dm_mod_load_dmx install_line_makes_modprobe_dm_mod_load_dmx
-check install_line_of_a_replaced_target_module_loads_dmx \
-	install_line_of_a_replaced_target_module_loads_dmx
+check alias_makes_modprobe_dm_mod_load_dmx alias_makes_modprobe_dm_mod_load_dmx
+check alias_makes_modprobe_of_a_replaced_target_module_load_dmx \
+	alias_makes_modprobe_of_a_replaced_target_module_load_dmx
 check module_needing_dm_mod_fails_cleanly module_needing_dm_mod_fails_cleanly
 check dm_mod_cannot_load_beside_dmx dm_mod_cannot_load_beside_dmx
 check going_back_loads_dm_mod_again going_back_loads_dm_mod_again
