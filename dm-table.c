@@ -451,13 +451,8 @@ static bool dmx_table_takes_secure_erase(struct dmx_table *t)
 static void dmx_table_restrict_limits(struct dmx_table *t,
 				      struct queue_limits *lim)
 {
-	if (!dmx_table_takes_discards(t)) {
-		lim->max_discard_sectors = 0;
-		lim->max_hw_discard_sectors = 0;
-		lim->discard_granularity = 0;
-		lim->discard_alignment = 0;
-		lim->discard_misaligned = 0;
-	}
+	if (!dmx_table_takes_discards(t))
+		dmx_compat_clear_discard(lim);
 	if (!dmx_table_takes_secure_erase(t))
 		lim->max_secure_erase_sectors = 0;
 }

@@ -56,6 +56,7 @@ static int error_ctr(struct dmx_target *ti, unsigned int argc, char **argv)
 	}
 	/* Discards fail with EIO like everything else, not EOPNOTSUPP. */
 	ti->num_discard_bios = 1;
+	ti->discards_supported = dmx_compat_error_zero_take_discards();
 	ti->num_flush_bios = 0;
 	return 0;
 }

@@ -13,6 +13,7 @@ static int zero_ctr(struct dmx_target *ti, unsigned int argc, char **argv)
 		return -EINVAL;
 	}
 	ti->num_discard_bios = 1;
+	ti->discards_supported = dmx_compat_error_zero_take_discards();
 	ti->num_flush_bios = 0;
 	return 0;
 }

@@ -71,6 +71,12 @@ static inline bool dmx_compat_error_takes_device(void)
 	return DMX_COMPAT_612;
 }
 
+/* Whether error and zero take discards whatever their devices take. */
+static inline bool dmx_compat_error_zero_take_discards(void)
+{
+	return DMX_COMPAT_612;
+}
+
 static inline void dmx_compat_hint_any_discard(struct queue_limits *lim)
 {
 	if (DMX_COMPAT_612) {
@@ -212,6 +218,15 @@ static inline int dmx_compat_apply_limits(struct gendisk *disk,
 }
 
 /* I/O hints of a target; the limits are checked when they are set. */
+/* A table some of whose targets take no discards advertises none. */
+static inline void dmx_compat_clear_discard(struct queue_limits *lim)
+{
+	lim->max_discard_sectors = 0;
+	lim->max_hw_discard_sectors = 0;
+	lim->discard_granularity = 0;
+	lim->discard_alignment = 0;
+}
+
 static inline void dmx_compat_set_io_min(struct queue_limits *lim,
 					 unsigned int bytes)
 {
@@ -336,6 +351,15 @@ static inline int dmx_compat_apply_limits(struct gendisk *disk,
 		blk_queue_flag_clear(QUEUE_FLAG_NOWAIT, q);
 	disk_update_readahead(disk);
 	return 0;
+}
+
+static inline void dmx_compat_clear_discard(struct queue_limits *lim)
+{
+	lim->max_discard_sectors = 0;
+	lim->max_hw_discard_sectors = 0;
+	lim->discard_granularity = 0;
+	lim->discard_alignment = 0;
+	lim->discard_misaligned = 0;
 }
 
 static inline void dmx_compat_set_io_min(struct queue_limits *lim,
