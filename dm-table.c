@@ -404,12 +404,37 @@ static int dmx_device_takes_no_secure_erase(struct dmx_target *ti,
 	return !bdev_max_secure_erase_sectors(dd->bdev);
 }
 
-/* True if fn holds for none of ti's devices; a target with none: false. */
+/* ti's devices, and how many of them refuses says no to. */
+struct dmx_device_count {
+	dmx_iterate_fn refuses;
+	unsigned int devices;
+	unsigned int refused;
+};
+
+static int dmx_count_device(struct dmx_target *ti, struct dmx_dev *dd,
+			    sector_t start, sector_t len, void *data)
+{
+	struct dmx_device_count *c = data;
+
+	c->devices++;
+	if (c->refuses(ti, dd, start, len, NULL))
+		c->refused++;
+	return 0;
+}
+
+/*
+ * True if refuses holds for none of ti's devices; a target with none
+ * (error may or may not name one): false.
+ */
 static bool dmx_target_devices_all_take(struct dmx_target *ti,
 					dmx_iterate_fn refuses)
 {
-	return ti->type->iterate_devices &&
-	       !ti->type->iterate_devices(ti, refuses, NULL);
+	struct dmx_device_count c = { .refuses = refuses };
+
+	if (!ti->type->iterate_devices)
+		return false;
+	ti->type->iterate_devices(ti, dmx_count_device, &c);
+	return c.devices && !c.refused;
 }
 
 static bool dmx_table_takes_discards(struct dmx_table *t)
