@@ -3,7 +3,9 @@
 # dmx: builds dmx.ko out of tree and runs its tests in a VM.
 #
 #   make              build dmx.ko against KDIR (Debian's 6.1 headers)
-#   make check        install what is missing, build, boot the VM, run every test
+#   make check        install what is missing, then on each kernel (KERNELS,
+#                     default 6.1 and 6.12): build dmx.ko for it, the DKMS
+#                     test, one VM boot running every test, the crash test
 #   make check-debug  the same on a debug kernel (KASAN, lockdep, kmemleak),
 #                     built once from Debian's linux-source into the cache
 #   make demo         boot the VM and show what dmx does
@@ -19,6 +21,8 @@ DMX_ABI ?= $(shell { dpkg-query -W -f='$${Depends}' linux-headers-amd64 2>/dev/n
 	     apt-cache depends linux-headers-amd64 2>/dev/null; } | \
 	     grep -o 'linux-headers-[0-9][^ ,]*' | head -n 1 | sed 's/^linux-headers-//')
 KDIR ?= /usr/src/linux-headers-$(DMX_ABI)
+# The kernels make check runs on (tests/vm/kernel.sh): 6.1 and/or 6.12.
+KERNELS ?= 6.1 6.12
 
 .PHONY: all modules check check-debug demo bench lint install clean deps tests
 
@@ -35,26 +39,23 @@ tests:
 	sh tests/vm/build-tests.sh
 
 check: deps
-	$(MAKE) modules
 	$(MAKE) tests
-	sh tests/vm/check.sh
+	sh tests/vm/check.sh --kernels "$(KERNELS)"
 
 check-debug: deps
 	$(MAKE) tests
 	sh tests/vm/run.sh --mode check --kernel debug --timeout 5400
 
 demo: deps
-	$(MAKE) modules
 	$(MAKE) tests
 	sh tests/vm/run.sh --mode demo
 
 bench: deps
-	$(MAKE) modules
 	$(MAKE) tests
 	sh tests/vm/run.sh --mode bench
 
-lint: modules
-	sh tests/lint.sh "$(KDIR)"
+lint: deps
+	sh tests/lint.sh
 
 install: modules
 	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates modules_install

@@ -52,9 +52,9 @@ void dmx_md_put(struct mapped_device *md)
 
 /* Block device operations. */
 
-static int dmx_blk_open(struct block_device *bdev, fmode_t mode)
+int dmx_blk_open(struct gendisk *disk)
 {
-	struct mapped_device *md = bdev->bd_disk->private_data;
+	struct mapped_device *md = disk->private_data;
 	int r = 0;
 
 	spin_lock(&md->open_lock);
@@ -68,7 +68,7 @@ static int dmx_blk_open(struct block_device *bdev, fmode_t mode)
 	return r;
 }
 
-static void dmx_blk_release(struct gendisk *disk, fmode_t mode)
+void dmx_blk_release(struct gendisk *disk)
 {
 	struct mapped_device *md = disk->private_data;
 
@@ -93,8 +93,8 @@ static int dmx_blk_getgeo(struct block_device *bdev, struct hd_geometry *geo)
 static const struct block_device_operations dmx_blk_ops = {
 	.owner		= THIS_MODULE,
 	.submit_bio	= dmx_submit_bio,
-	.open		= dmx_blk_open,
-	.release	= dmx_blk_release,
+	.open		= dmx_compat_blk_open,
+	.release	= dmx_compat_blk_release,
 	.getgeo		= dmx_blk_getgeo,
 };
 
@@ -234,8 +234,8 @@ static int dmx_md_alloc_disk(struct mapped_device *md)
 	struct gendisk *disk;
 
 	disk = dmx_compat_alloc_disk();
-	if (!disk)
-		return -ENOMEM;
+	if (IS_ERR(disk))
+		return PTR_ERR(disk);
 	disk->major = dmx_major;
 	disk->first_minor = md->minor;
 	disk->minors = 1;
@@ -261,7 +261,9 @@ int dmx_md_add_disk(struct mapped_device *md, struct dmx_table *t)
 
 	mutex_lock(&md->disk_lock);
 	if (!test_bit(DMX_MD_DISK_ADDED, &md->flags)) {
-		dmx_compat_apply_limits(md->disk, &t->limits, &t->features);
+		r = dmx_compat_apply_limits(md->disk, &t->limits, &t->features);
+		if (r)
+			goto out;
 		r = add_disk(md->disk);
 		if (r)
 			goto out;

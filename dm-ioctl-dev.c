@@ -16,6 +16,13 @@ static bool dmx_name_ok(const char *name)
 		DMX_IOCTL_ERR("invalid device name %s: '/' not allowed", name);
 		return false;
 	}
+	/* Since 4.48: names that would clash in /dev/mapper. */
+	if (dmx_compat_ioctl_strict() &&
+	    (!strcmp(name, DM_CONTROL_NODE) || !strcmp(name, ".") ||
+	     !strcmp(name, ".."))) {
+		DMX_IOCTL_ERR("invalid device name %s: reserved", name);
+		return false;
+	}
 	return true;
 }
 

@@ -10,6 +10,19 @@
 #include "dmx-registry.h"
 
 /*
+ * Since 4.48 a spec must be 8-byte aligned and start past what precedes
+ * it: the header, or the parameters of the previous spec (min bytes
+ * from that spec).
+ */
+static bool dmx_spec_placement_ok(size_t step, size_t min)
+{
+	if (!dmx_compat_ioctl_strict())
+		return true;
+	return step >= min &&
+	       IS_ALIGNED(step, __alignof__(struct dm_target_spec));
+}
+
+/*
  * Walks the target specs of a TABLE_LOAD request.  Each spec's next is
  * the byte distance to the following spec; all offsets are checked
  * against the request before anything is read through them.
@@ -17,12 +30,17 @@
 static int dmx_populate_table(struct dmx_table *t, struct dm_ioctl *param,
 			      size_t size)
 {
-	size_t off = param->data_start, step;
+	size_t off = param->data_start, step = off, min = sizeof(*param);
 	struct dm_target_spec *spec;
 	unsigned int i;
 	int r;
 
 	for (i = 0; i < param->target_count; i++) {
+		if (!dmx_spec_placement_ok(step, min)) {
+			pr_err(DMX_MSG_PREFIX ": %s: target spec %u misaligned or overlapping\n",
+			       dmx_md_name(t->md), i);
+			return -EINVAL;
+		}
 		if (off > size || size - off < sizeof(*spec)) {
 			pr_err(DMX_MSG_PREFIX ": %s: target spec %u outside the request\n",
 			       dmx_md_name(t->md), i);
@@ -42,6 +60,7 @@ static int dmx_populate_table(struct dmx_table *t, struct dm_ioctl *param,
 			return r;
 
 		step = spec->next;
+		min = sizeof(*spec) + strlen((char *)(spec + 1)) + 1;
 		if (i + 1 < param->target_count && step < sizeof(*spec)) {
 			pr_err(DMX_MSG_PREFIX ": %s: target spec %u has a bad next offset\n",
 			       dmx_md_name(t->md), i);
@@ -163,7 +182,7 @@ static int dmx_target_message(struct mapped_device *md, sector_t sector,
 	t = dmx_md_get_live_table(md, &idx);
 	if (!t) {
 		DMX_IOCTL_ERR("%s: no active table for a message", dmx_md_name(md));
-		r = -EINVAL;
+		r = dmx_compat_message_without_table();
 		goto out;
 	}
 	ti = dmx_table_find_target(t, sector);

@@ -188,14 +188,14 @@ static int dmx_ioctl_check_version(unsigned int cmd, struct dm_ioctl __user *use
 				   struct dm_ioctl *header)
 {
 	static const u32 ours[3] = {
-		DM_VERSION_MAJOR, DM_VERSION_MINOR, DM_VERSION_PATCHLEVEL
+		DMX_VERSION_MAJOR, DMX_VERSION_MINOR, DMX_VERSION_PATCHLEVEL
 	};
 	int r = 0;
 
 	if (copy_from_user(header->version, user->version, sizeof(ours)))
 		return -EFAULT;
-	if (header->version[0] != DM_VERSION_MAJOR ||
-	    header->version[1] > DM_VERSION_MINOR) {
+	if (header->version[0] != DMX_VERSION_MAJOR ||
+	    header->version[1] > DMX_VERSION_MINOR) {
 		DMX_IOCTL_ERR("interface mismatch: ours %u.%u.%u, caller's %u.%u.%u, cmd %u",
 			      ours[0], ours[1], ours[2], header->version[0],
 			      header->version[1], header->version[2], cmd);

@@ -47,7 +47,7 @@ static int __init dmx_init(void)
 		}
 	}
 	pr_info(DMX_MSG_PREFIX ": ioctl interface %u.%u.%u%s loaded\n",
-		DM_VERSION_MAJOR, DM_VERSION_MINOR, DM_VERSION_PATCHLEVEL,
+		DMX_VERSION_MAJOR, DMX_VERSION_MINOR, DMX_VERSION_PATCHLEVEL,
 		DM_VERSION_EXTRA);
 	return 0;
 }

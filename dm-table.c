@@ -217,6 +217,7 @@ static int dmx_parse_devt(const char *path, dev_t *dev)
 {
 	unsigned int major, minor;
 	char dummy;
+	int r;
 
 	if (sscanf(path, "%u:%u%c", &major, &minor, &dummy) == 2) {
 		*dev = MKDEV(major, minor);
@@ -224,11 +225,11 @@ static int dmx_parse_devt(const char *path, dev_t *dev)
 			return -EOVERFLOW;
 		return 0;
 	}
-	if (!lookup_bdev(path, dev))
+	r = lookup_bdev(path, dev);
+	if (!r)
 		return 0;
-	/* Not a node in this namespace: maybe a boot-time name like "8:1". */
-	*dev = dmx_compat_name_to_devt(path);
-	return *dev ? 0 : -ENODEV;
+	/* Not a node in this namespace: maybe a boot-time name like "sda1". */
+	return dmx_compat_boot_devt(path, r, dev);
 }
 
 static struct dmx_dev *dmx_table_find_dev(struct dmx_table *t, dev_t dev)
@@ -403,12 +404,37 @@ static int dmx_device_takes_no_secure_erase(struct dmx_target *ti,
 	return !bdev_max_secure_erase_sectors(dd->bdev);
 }
 
-/* True if fn holds for none of ti's devices; a target with none: false. */
+/* ti's devices, and how many of them refuses says no to. */
+struct dmx_device_count {
+	dmx_iterate_fn refuses;
+	unsigned int devices;
+	unsigned int refused;
+};
+
+static int dmx_count_device(struct dmx_target *ti, struct dmx_dev *dd,
+			    sector_t start, sector_t len, void *data)
+{
+	struct dmx_device_count *c = data;
+
+	c->devices++;
+	if (c->refuses(ti, dd, start, len, NULL))
+		c->refused++;
+	return 0;
+}
+
+/*
+ * True if refuses holds for none of ti's devices; a target with none
+ * (error may or may not name one): false.
+ */
 static bool dmx_target_devices_all_take(struct dmx_target *ti,
 					dmx_iterate_fn refuses)
 {
-	return ti->type->iterate_devices &&
-	       !ti->type->iterate_devices(ti, refuses, NULL);
+	struct dmx_device_count c = { .refuses = refuses };
+
+	if (!ti->type->iterate_devices)
+		return false;
+	ti->type->iterate_devices(ti, dmx_count_device, &c);
+	return c.devices && !c.refused;
 }
 
 static bool dmx_table_takes_discards(struct dmx_table *t)
@@ -450,13 +476,8 @@ static bool dmx_table_takes_secure_erase(struct dmx_table *t)
 static void dmx_table_restrict_limits(struct dmx_table *t,
 				      struct queue_limits *lim)
 {
-	if (!dmx_table_takes_discards(t)) {
-		lim->max_discard_sectors = 0;
-		lim->max_hw_discard_sectors = 0;
-		lim->discard_granularity = 0;
-		lim->discard_alignment = 0;
-		lim->discard_misaligned = 0;
-	}
+	if (!dmx_table_takes_discards(t))
+		dmx_compat_clear_discard(lim);
 	if (!dmx_table_takes_secure_erase(t))
 		lim->max_secure_erase_sectors = 0;
 }

@@ -222,8 +222,9 @@ static void stripe_io_hints(struct dmx_target *ti, struct queue_limits *limits)
 	struct stripe_ctx *sc = ti->private;
 	unsigned int chunk_bytes = sc->chunk_size << SECTOR_SHIFT;
 
-	blk_limits_io_min(limits, chunk_bytes);
-	blk_limits_io_opt(limits, chunk_bytes * sc->stripes);
+	dmx_compat_set_io_min(limits, chunk_bytes);
+	dmx_compat_set_io_opt(limits, chunk_bytes * sc->stripes);
+	dmx_compat_hint_chunk(limits, sc->chunk_size);
 }
 
 static int stripe_iterate_devices(struct dmx_target *ti, dmx_iterate_fn fn,

@@ -13,6 +13,7 @@ static int zero_ctr(struct dmx_target *ti, unsigned int argc, char **argv)
 		return -EINVAL;
 	}
 	ti->num_discard_bios = 1;
+	ti->discards_supported = dmx_compat_error_zero_take_discards();
 	ti->num_flush_bios = 0;
 	return 0;
 }
@@ -36,13 +37,19 @@ static int zero_map(struct dmx_target *ti, struct bio *bio)
 	return DMX_MAPIO_SUBMITTED;
 }
 
+static void zero_io_hints(struct dmx_target *ti, struct queue_limits *limits)
+{
+	dmx_compat_hint_any_discard(limits);
+}
+
 static struct dmx_target_type zero_target = {
 	.name	 = "zero",
-	.version = {1, 1, 0},
+	.version = {1, DMX_ZERO_VERSION_MINOR, 0},
 	.features	 = DMX_TARGET_NOWAIT,
 	.module	 = THIS_MODULE,
 	.ctr	 = zero_ctr,
 	.map	 = zero_map,
+	.io_hints = zero_io_hints,
 };
 
 int dmx_zero_init(void)

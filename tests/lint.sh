@@ -1,21 +1,23 @@
 #!/bin/sh
-# make lint: checkpatch.pl over every source file and sparse over the build.
+# make lint: checkpatch.pl over every source file, and sparse over the
+# build for every kernel dmx supports (6.1 and 6.12: tests/vm/kernel.sh
+# fetches what each needs, tests/vm/module.sh builds in a directory of its
+# own).
 #
-# Usage: sh tests/lint.sh KDIR
+# Usage: sh tests/lint.sh
 # checkpatch.pl is not in the headers package: it is taken once from
-# Debian's linux-source package into $DMX_CACHE/checkpatch/.
+# Debian 12's linux-source package (6.1) into $DMX_CACHE/checkpatch/.
 set -eu
-KDIR=$1
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-DMX_CACHE=${DMX_CACHE:-/var/cache/dmx}
+VM_DIR=$ROOT/tests/vm
+. "$VM_DIR/common.sh"
 CP_DIR=$DMX_CACHE/checkpatch
+CP_SERIES=6.1
 
 # fetch_checkpatch: scripts/checkpatch.pl and the data files it reads.
 fetch_checkpatch() {
 	[ -x "$CP_DIR/scripts/checkpatch.pl" ] && return
-	series=$(sed -n 's/^VERSION = \([0-9]*\)$/\1/p;s/^PATCHLEVEL = \([0-9]*\)$/.\1/p' \
-		"$KDIR/Makefile" | tr -d '\n')
-	[ -n "$series" ] || series=6.1
+	series=$CP_SERIES
 	deb=$(ls "$DMX_CACHE"/linux-source-"$series"_*.deb 2>/dev/null | head -n 1)
 	if [ -z "$deb" ]; then
 		(cd "$DMX_CACHE" && apt-get download "linux-source-$series" >&2)
@@ -45,18 +47,47 @@ run_checkpatch() {
 	$cp -f $(ls ./*.c include/*.h include/uapi/*.h | grep -v dmx-compat.h) || rc=1
 	# Tests build enums of ABI numbers with a token-pasting macro.
 	$cp --ignore COMPLEX_MACRO -f tests/c/*.c $(ls tests/c/*.h 2>/dev/null) || rc=1
-	if grep -n LINUX_VERSION_CODE ./*.c $(ls include/*.h | grep -v dmx-compat.h); then
+	if grep -n LINUX_VERSION_CODE $(sources_but_compat); then
 		echo "LINUX_VERSION_CODE belongs in include/dmx-compat.h only"
+		rc=1
+	fi
+	if conditionals; then
+		echo "conditional compilation belongs in include/dmx-compat.h only"
 		rc=1
 	fi
 	return $rc
 }
 
+# sources_but_compat: the module's sources, less include/dmx-compat.h.
+sources_but_compat() {
+	ls ./*.c include/*.h include/uapi/*.h | grep -v -e dmx-compat.h -e '\.mod\.c$'
+}
+
+# conditionals: print every #if/#ifdef/#ifndef/#elif outside the compat
+# header but a header's include guard (an #ifndef X_H followed by its
+# #define X_H); true if there is one.
+conditionals() {
+	# shellcheck disable=SC2046 # one argument per file
+	awk '/^[ \t]*#[ \t]*(if|ifdef|ifndef|elif)([ \t(]|$)/ {
+			guard = ""
+			if ($1 == "#ifndef" && FILENAME ~ /\.h$/ && !seen[FILENAME]++) {
+				guard = $2
+				getline next_line
+				if (next_line ~ ("^#define[ \t]+" guard "([ \t]|$)"))
+					next
+			}
+			print FILENAME ":" FNR ": " $0
+			found = 1
+		}
+		END { exit !found }' $(sources_but_compat)
+}
+
+# run_sparse KERNEL: sparse over the build for KERNEL.
 run_sparse() {
 	# C=2 checks every file; sparse's findings make the build log noisy,
 	# so they are collected and counted.
-	out=$(make -s -C "$KDIR" M="$ROOT" C=2 CF="-D__CHECK_ENDIAN__" modules 2>&1 |
-		grep -E '(warning|error):' || true)
+	out=$(DMX_KERNEL=$1 sh "$VM_DIR/module.sh" C=2 CF="-D__CHECK_ENDIAN__" \
+		2>&1 >/dev/null | grep -E '(warning|error):|cannot build' || true)
 	if [ -n "$out" ]; then
 		printf '%s\n' "$out"
 		return 1
@@ -67,7 +98,9 @@ fetch_checkpatch
 rc=0
 echo "== checkpatch.pl"
 run_checkpatch || rc=1
-echo "== sparse"
-run_sparse || rc=1
+for k in $DMX_KERNELS_ALL; do
+	echo "== sparse ($k)"
+	run_sparse "$k" || rc=1
+done
 [ $rc -eq 0 ] && echo "lint: clean" || echo "lint: findings above"
 exit $rc

@@ -34,6 +34,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -99,6 +100,21 @@ static inline unsigned int dmx_dev_major(uint64_t dev)
 static inline unsigned int dmx_dev_minor(uint64_t dev)
 {
 	return (dev & 0xff) | ((dev >> 12) & 0xfff00);
+}
+
+/*
+ * The running kernel's series as 100 * major + minor (601, 612; 0 if
+ * uname fails).  dmx answers as the kernel's own dm does, and a few of
+ * its answers changed between 6.1 and 6.12.
+ */
+static inline int dmx_kernel_series(void)
+{
+	unsigned int major, minor;
+	struct utsname u;
+
+	if (uname(&u) || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return 0;
+	return major * 100 + minor;
 }
 
 static inline int dmx_open_control(void)

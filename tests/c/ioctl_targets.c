@@ -166,17 +166,19 @@ TEST_F(tgt, message_to_unknown_device_is_enxio)
 				     "hello", &r));
 }
 
-TEST_F(tgt, message_without_active_table_is_einval)
+/* 6.1 refuses such a message; 6.12 drops it and says nothing. */
+TEST_F(tgt, message_without_active_table_is_einval_on_6_1_dropped_on_6_12)
 {
 	struct dmx_line zero = { 0, 64, "zero", "" };
+	int want = dmx_kernel_series() >= 612 ? 0 : -EINVAL;
 	char name[DM_NAME_LEN];
 	struct dmx_req r;
 
 	ASSERT_EQ(0, dmx_create(self->fd, dmx_name(name, "msg")));
-	EXPECT_EQ(-EINVAL, target_msg(self->fd, name, 0, "hello", &r));
+	EXPECT_EQ(want, target_msg(self->fd, name, 0, "hello", &r));
 	/* An inactive table does not count. */
 	ASSERT_EQ(0, dmx_load(self->fd, name, &zero, 1));
-	EXPECT_EQ(-EINVAL, target_msg(self->fd, name, 0, "hello", &r));
+	EXPECT_EQ(want, target_msg(self->fd, name, 0, "hello", &r));
 }
 
 /* None of linear, striped, error and zero takes messages. */

@@ -109,6 +109,14 @@ dmesg_since() {
 	dmesg | sed -n "/$TAP_MARK\$/,\$p" | sed 1d
 }
 
+# --- kernel ------------------------------------------------------------
+
+# kernel_series: X.Y of the running kernel (6.1, 6.12).  dmx answers as the
+# kernel's own dm does, and a few answers changed between the two.
+kernel_series() {
+	uname -r | cut -d. -f1,2
+}
+
 # --- modules -----------------------------------------------------------
 
 # module_loaded NAME: true if NAME (dashes or underscores) is loaded.

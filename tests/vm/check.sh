@@ -1,28 +1,49 @@
 #!/bin/sh
-# make check: every test, in the two kinds of VM run there are.
+# make check: every test, on every kernel, in the kinds of run there are.
 #
-# Usage: sh tests/vm/check.sh [--stock]
+# Usage: sh tests/vm/check.sh [--stock] [--kernels "6.1 6.12"]
 #
-# First the suite (tests/vm/run.sh: one boot, every test in tests/c and
-# tests/sh), then the crash test of persistent snapshots
-# (tests/vm/crash-snapshot.sh: two boots sharing a disk, the first one
-# killed).  Each prints its own results and a "N passed, N failed" line;
-# this adds them up into the last line.  Exit status 0 iff both passed.
+# For each kernel (tests/vm/kernel.sh; default both, or env DMX_KERNELS),
+# with dmx.ko built for it from the tree's sources (tests/vm/module.sh):
+#   dkms   dkms.conf adds, builds, installs and removes dmx against the
+#          kernel's headers, host side, in scratch trees (tests/vm/dkms.sh)
+#   suite  one VM boot, every test in tests/c and tests/sh (tests/vm/run.sh)
+#   crash  the crash test of persistent snapshots (two boots sharing a
+#          disk, the first one killed; tests/vm/crash-snapshot.sh)
+# --stock runs the VM parts on the stock dm instead (and skips dkms).
+#
+# Each part prints its own results and a "N passed, N failed" line; this
+# adds them up, lists every part with its counts and time, and prints the
+# total as the last line.  Exit status 0 iff every part passed.  Logs in
+# ${DMX_BUILD:-tests/build}/check/<kernel>/<part>.log.
 set -u
 VM_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$VM_DIR/common.sh"
 
 STOCK=
-case ${1:-} in
---stock) STOCK=--stock ;;
-"") ;;
-*) die "usage: $0 [--stock]" ;;
-esac
+KERNELS=${DMX_KERNELS:-$DMX_KERNELS_ALL}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--stock) STOCK=--stock ;;
+	--kernels) KERNELS=$2; shift ;;
+	*) die "usage: $0 [--stock] [--kernels \"6.1 6.12\"]" ;;
+	esac
+	shift
+done
 
 LOG=$DMX_BUILD/check
 mkdir -p "$LOG"
 total_passed=0
 total_failed=0
+PARTS=
+
+# record NAME PASSED FAILED SECS: one line of the closing table.
+record() {
+	total_passed=$((total_passed + $2))
+	total_failed=$((total_failed + $3))
+	PARTS="$PARTS$(printf '#   %-12s %4d passed, %3d failed  %7s s' "$1" "$2" "$3" "$4")
+"
+}
 
 # part NAME COMMAND...: runs COMMAND with its output on ours and in
 # $LOG/NAME.log, and adds its summary line to the totals (a part that
@@ -30,21 +51,48 @@ total_failed=0
 part() {
 	name=$1
 	shift
-	"$@" $STOCK 2>&1 | tee "$LOG/$name.log"
+	start=$(now_ms)
+	"$@" 2>&1 | tee "$LOG/$name.log"
+	secs=$(elapsed "$start")
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$LOG/$name.log" | tail -n 1)
 	if [ -z "$line" ]; then
 		echo "not ok - $name reported no summary"
-		total_failed=$((total_failed + 1))
+		record "$name" 0 1 "$secs"
 		return
 	fi
 	set -- $line
-	total_passed=$((total_passed + $1))
-	total_failed=$((total_failed + $3))
+	record "$name" "$1" "$3" "$secs"
 }
 
-part suite sh "$VM_DIR/run.sh" --mode check
-part crash sh "$VM_DIR/crash-snapshot.sh"
+# kernel_parts KERNEL: every part on KERNEL.
+kernel_parts() {
+	DMX_KERNEL=$1
+	export DMX_KERNEL
+	start=$(now_ms)
+	if ! ko=$(sh "$VM_DIR/module.sh" 2>"$LOG/$1/module.log"); then
+		cat "$LOG/$1/module.log"
+		echo "not ok - dmx.ko builds for $1"
+		record "$1/module" 0 1 "$(elapsed "$start")"
+		return
+	fi
+	eval "$ko"
+	export DMX_KO
+	[ -n "$STOCK" ] || part "$1/dkms" sh "$VM_DIR/dkms.sh"
+	part "$1/suite" sh "$VM_DIR/run.sh" --mode check $STOCK
+	part "$1/crash" sh "$VM_DIR/crash-snapshot.sh" $STOCK
+}
 
-echo "# ---- make check: suite and crash test ----"
+start_all=$(now_ms)
+for k in $KERNELS; do
+	case " $DMX_KERNELS_ALL " in
+	*" $k "*) ;;
+	*) die "unknown kernel $k (known: $DMX_KERNELS_ALL)" ;;
+	esac
+	mkdir -p "$LOG/$k"
+	kernel_parts "$k"
+done
+
+echo "# ---- make check: $KERNELS${STOCK:+ (stock dm)}, $(elapsed "$start_all") s ----"
+printf '%s' "$PARTS"
 echo "$total_passed passed, $total_failed failed"
 [ "$total_failed" -eq 0 ]

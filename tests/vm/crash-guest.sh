@@ -18,10 +18,16 @@ HELPER=/tests/crash-helper
 
 phase=$(sed -n 's/.*dmx\.crash=\([0-9]\).*/\1/p' /proc/cmdline)
 
+# builtin NAME: NAME is part of the kernel image (6.12 builds in virtio_pci).
+builtin() {
+	grep -q "/$1\.ko\$" "/lib/modules/$(uname -r)/modules.builtin"
+}
+
 load_virtio() {
 	for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev \
 		virtio_pci virtio_blk; do
-		insmod /lib/modules/crash/$m.ko 2>/dev/null || module_loaded $m || return 1
+		insmod /lib/modules/crash/$m.ko 2>/dev/null || module_loaded $m ||
+			builtin $m || return 1
 	done
 	i=0
 	while [ ! -b /dev/vda ] && [ $i -lt 50 ]; do

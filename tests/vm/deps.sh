@@ -22,6 +22,7 @@ make                kernel module build
 gcc                 kernel module and C tests
 gcc-multilib        gcc -m32 -static (pulls libc6-dev-i386) for 32-bit ioctl tests
 sparse              make C=1 checks
+dkms                make check: the DKMS test of dkms.conf (tests/vm/dkms.sh)
 dmsetup             guest userland: dmsetup, libdevmapper
 lvm2                guest userland: lvm tools
 kpartx              guest userland: partition mappings
@@ -40,9 +41,13 @@ dwarves             debug kernel build (pahole)
 sysstat             guest userland: iostat
 "
 
-# is_installed PKG: true when dpkg has PKG fully installed.
+# is_installed PKG: true when dpkg has PKG fully installed (held or not:
+# linux-headers-amd64 may be held at the 6.1 ABI).
 is_installed() {
-	[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
+	case $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) in
+	"install ok installed" | "hold ok installed") return 0 ;;
+	esac
+	return 1
 }
 
 # missing_packages: print the names of the packages not installed yet.

@@ -8,15 +8,16 @@
 # turn (as it does for early microcode):
 #   1. the userland: busybox, the dm tools with their libraries, the stock
 #      modules.  ~100 MB, mostly fio's libraries (ceph, gluster, icu), so it
-#      is cached in $DMX_BUILD/vm/userland.cpio and rebuilt only when this
-#      script, the kernel ABI or a host package it copies from changes; and
-#      it is left uncompressed: in the TCG guest, gunzip of it costs 2 s per
-#      boot, a plain copy 0.8 s.
+#      is cached per kernel in $DMX_BUILD/vm/userland-<abi>.cpio and rebuilt
+#      only when this script, the kernel ABI or a host package it copies
+#      from changes; and it is left uncompressed: in the TCG guest, gunzip
+#      of it costs 2 s per boot, a plain copy 0.8 s.
 #   2. this run's files, gzipped: dmx.ko, the tests, /init.
 #
 # Environment:
-#   DMX_KO     the module to ship (default: <repo>/dmx.ko; may be missing,
-#              the guest then reports the load failure)
+#   DMX_KO     the module to ship (default: built for the guest kernel by
+#              tests/vm/module.sh; if DMX_KO names a missing file, the guest
+#              reports the load failure)
 #   DMX_BUILD  build directory (default <repo>/tests/build)
 #
 # Guest layout (merged /usr, like the host):
@@ -36,6 +37,9 @@ VM_DIR=$(cd "$(dirname "$0")" && pwd)
 # Host programs copied with their libraries, under their host paths.
 TOOLS="dmsetup lvm kpartx mke2fs e2fsck resize2fs dumpe2fs fio sfdisk
 blockdev losetup dd cmp iostat"
+# kmod's modprobe and depmod (as /usr/bin/kmod: busybox's stay the
+# default), for the test of the README's modprobe configuration.
+TOOLS="$TOOLS kmod"
 
 # The packages those come from: their versions are part of the cache key.
 TOOL_PACKAGES="busybox-static dmsetup lvm2 kpartx e2fsprogs fio fdisk
@@ -167,7 +171,11 @@ build_userland() {
 
 # install_dmx: dmx.ko at /lib/modules/dmx.ko, if it was built.
 install_dmx() {
-	ko=${DMX_KO:-$DMX_ROOT/dmx.ko}
+	ko=${DMX_KO:-}
+	if [ -z "$ko" ]; then
+		eval "$(sh "$VM_DIR/module.sh")"
+		ko=$DMX_KO
+	fi
 	if [ -f "$ko" ]; then
 		cp "$ko" "$ROOT/usr/lib/modules/dmx.ko"
 		magic=$(modinfo -F vermagic "$ko" | cut -d' ' -f1)
@@ -217,9 +225,10 @@ main() {
 	start=$(now_ms)
 	eval "$(sh "$VM_DIR/kernel.sh")"
 	mkdir -p "$DMX_BUILD/vm" "$(dirname "$out")"
-	build_userland "$DMX_BUILD/vm/userland.cpio"
+	userland=$DMX_BUILD/vm/userland-$DMX_ABI.cpio
+	build_userland "$userland"
 	build_run_part "$DMX_BUILD/vm/run.cpio.gz"
-	cat "$DMX_BUILD/vm/userland.cpio" "$DMX_BUILD/vm/run.cpio.gz" >"$out.tmp"
+	cat "$userland" "$DMX_BUILD/vm/run.cpio.gz" >"$out.tmp"
 	mv "$out.tmp" "$out"
 	msg "built $out ($(du -h "$out" | cut -f1)) in $(elapsed "$start") s"
 }
