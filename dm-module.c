@@ -24,6 +24,7 @@ static const struct dmx_part dmx_parts[] = {
 	{ "zero target", dmx_zero_init, dmx_zero_exit },
 	{ "snapshot targets", dmx_snapshot_init, dmx_snapshot_exit },
 	{ "flakey target", dmx_flakey_init, dmx_flakey_exit },
+	{ "delay target", dmx_delay_init, dmx_delay_exit },
 	{ "control device", dmx_ioctl_init, dmx_ioctl_exit },
 };
 

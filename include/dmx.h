@@ -164,5 +164,7 @@ int dmx_snapshot_init(void);
 void dmx_snapshot_exit(void);
 int dmx_flakey_init(void);
 void dmx_flakey_exit(void);
+int dmx_delay_init(void);
+void dmx_delay_exit(void);
 
 #endif /* DMX_H */
