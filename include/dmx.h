@@ -166,5 +166,7 @@ int dmx_flakey_init(void);
 void dmx_flakey_exit(void);
 int dmx_delay_init(void);
 void dmx_delay_exit(void);
+int dmx_dust_init(void);
+void dmx_dust_exit(void);
 
 #endif /* DMX_H */
