@@ -101,7 +101,10 @@ die() {
 TAP_MARKS=0
 dmesg_mark() {
 	TAP_MARKS=$((TAP_MARKS + 1))
-	TAP_MARK="dmx-test: mark $$.$TAP_MARKS"
+	# check runs tests in $(...) subshells, which forget the count: the
+	# uptime keeps their marks apart.
+	read -r _uptime _ </proc/uptime
+	TAP_MARK="dmx-test: mark $$.$TAP_MARKS.$_uptime"
 	echo "<5>$TAP_MARK" >/dev/kmsg
 }
 
