@@ -236,7 +236,8 @@ static int flakey_parse_intervals(struct dmx_target *ti, struct flakey_ctx *fc,
 			     "Invalid down interval");
 	if (r)
 		return r;
-	if (!fc->up_interval && !fc->down_interval) {
+	/* A sum that wraps to exactly zero says "zero" too, as in Linux. */
+	if (!(fc->up_interval + fc->down_interval)) {
 		ti->error = "Total (up + down) interval is zero";
 		return -EINVAL;
 	}
