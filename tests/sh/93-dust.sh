@@ -13,7 +13,8 @@ set -u
 . "${DMX_TESTLIB:-/tests/lib}/scenario.sh"
 . "${DMX_TESTLIB:-/tests/lib}/diff.sh"
 # GNU dd: busybox's applet (which the shell prefers) silently drops
-# O_DIRECT for blocks under 4 KiB and goes through the page cache.
+# O_DIRECT for blocks under 4 KiB and goes through the page cache, and
+# these tests read and write single 512-byte blocks.
 if [ -x /usr/bin/dd ]; then dd() { /usr/bin/dd "$@"; }; fi
 
 SIZE=8192
