@@ -1,5 +1,14 @@
 # flakey: the table, status and IMA lines of each feature set, the lines
-# the constructor refuses, and I/O while the device is down.
+# the constructor refuses, and I/O while the device is down.  dmx prints
+# Linux 6.1's lines; later kernels print their own (6.12: no trailing
+# space, more features), so there is nothing to compare on them.
+case $(uname -r) in
+6.1.*) ;;
+*)
+	note "not compared: this kernel's flakey is not 6.1's"
+	return 0
+	;;
+esac
 run dmsetup create fl --table "0 2048 flakey $R0 0 0 5"
 run dmsetup table fl
 run dmsetup status fl

@@ -353,6 +353,21 @@ remove_all_dm
 pattern base 0 $SIZE >"$SCEN_TMP/base" || die "cannot make the base pattern"
 [ "$DMX_IMPL" = stock ] && PAGES_NOTE="6.1 corrupts the writer's pages in place"
 
+# dmx prints Linux 6.1's lines; a later stock kernel prints its own (6.12:
+# no trailing space, more features, a larger feature count).
+LATER_STOCK=
+if [ "$DMX_IMPL" = stock ]; then
+	case $(uname -r) in
+	6.1.*) ;;
+	*) LATER_STOCK="stock $(uname -r) has its own flakey lines and limits" ;;
+	esac
+fi
+
+# check_61 NAME CMD...: check, but a skip on a later stock kernel.
+check_61() {
+	if [ -n "$LATER_STOCK" ]; then skip "$1" "$LATER_STOCK"; else check "$@"; fi
+}
+
 check load_refuses_too_few_arguments refuses "Invalid argument count" "$DEV 0 1"
 check load_refuses_bad_offset refuses "Invalid device sector" "$DEV 1x 1 1"
 check load_refuses_bad_up_interval refuses "Invalid up interval" "$DEV 0 -1 1"
@@ -363,7 +378,7 @@ check load_refuses_zero_period refuses "Total (up + down) interval is zero" "$DE
 check load_refuses_period_wrapping_to_zero refuses \
 	"Total (up + down) interval is zero" "$DEV 0 4294967295 1"
 check load_refuses_interval_overflow refuses "Interval overflow" "$DEV 0 4294967295 2"
-check load_refuses_too_many_feature_args refuses "Invalid number of feature args" \
+check_61 load_refuses_too_many_feature_args refuses "Invalid number of feature args" \
 	"$DEV 0 0 1 7 drop_writes a b c d e f"
 check load_refuses_feature_count_past_line refuses "Invalid number of feature args" \
 	"$DEV 0 0 1 2 drop_writes"
@@ -395,18 +410,18 @@ check load_refuses_error_writes_with_corrupt_writes refuses \
 	"$DEV 0 0 1 6 corrupt_bio_byte 1 w 1 0 error_writes"
 check load_refuses_missing_device refuses "Device lookup failed" "/dev/nosuch 0 0 1"
 
-check table_line_without_features table_line_is "$DEV 0 0 5" "$DEVNO 0 0 5 0 "
-check table_line_with_drop_writes table_line_is "$DEV 8 10 5 1 DROP_WRITES" \
+check_61 table_line_without_features table_line_is "$DEV 0 0 5" "$DEVNO 0 0 5 0 "
+check_61 table_line_with_drop_writes table_line_is "$DEV 8 10 5 1 DROP_WRITES" \
 	"$DEVNO 8 10 5 1 drop_writes "
-check table_line_with_error_writes table_line_is "$DEV 0 1 1 1 error_writes" \
+check_61 table_line_with_error_writes table_line_is "$DEV 0 1 1 1 error_writes" \
 	"$DEVNO 0 1 1 1 error_writes "
-check table_line_with_corrupt_bio_byte table_line_is \
+check_61 table_line_with_corrupt_bio_byte table_line_is \
 	"$DEV 0 0 5 6 corrupt_bio_byte 32 R 1 4096 drop_writes" \
 	"$DEVNO 0 0 5 6 drop_writes corrupt_bio_byte 32 r 1 4096 "
-check table_line_ignores_words_past_features table_line_is \
+check_61 table_line_ignores_words_past_features table_line_is \
 	"$DEV 0 0 5 1 drop_writes extra words" "$DEVNO 0 0 5 1 drop_writes "
 check status_line_is_empty status_line_is_empty
-check version_is_6_1s version_is_6_1s
+check_61 version_is_6_1s version_is_6_1s
 
 check up_device_passes_io up_device_passes_io
 check down_device_fails_reads down_device_fails_reads
