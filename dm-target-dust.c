@@ -239,7 +239,7 @@ static int dust_count_blocks(struct dust_ctx *dc, char *result,
 	spin_unlock_irq(&dc->lock);
 	dmx_emit(result, maxlen, &sz, "countbadblocks: %llu badblock(s) found",
 		 count);
-	return 1;
+	return DMX_MESSAGE_HAS_RESULT;
 }
 
 static int dust_clear_blocks(struct dust_ctx *dc, char *result,
@@ -260,7 +260,7 @@ static int dust_clear_blocks(struct dust_ctx *dc, char *result,
 		dust_free_tree(&old);
 		dmx_emit(result, maxlen, &sz, "dust_clear_badblocks: badblocks cleared");
 	}
-	return 1;
+	return DMX_MESSAGE_HAS_RESULT;
 }
 
 /*
@@ -282,7 +282,7 @@ static int dust_list_blocks(struct dust_ctx *dc, char *result,
 	spin_unlock_irq(&dc->lock);
 	if (!sz)
 		dmx_emit(result, maxlen, &sz, "No blocks in badblocklist");
-	return 1;
+	return DMX_MESSAGE_HAS_RESULT;
 }
 
 static int dust_block_query(struct dust_ctx *dc, sector_t block, char *result,
@@ -296,7 +296,7 @@ static int dust_block_query(struct dust_ctx *dc, sector_t block, char *result,
 	spin_unlock_irq(&dc->lock);
 	dmx_emit(result, maxlen, &sz, "dust_query_block: block %llu %s in badblocklist",
 		 (unsigned long long)block, bad ? "found" : "not found");
-	return 1;
+	return DMX_MESSAGE_HAS_RESULT;
 }
 
 static bool dust_is_block_command(const char *cmd)
