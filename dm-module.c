@@ -23,6 +23,9 @@ static const struct dmx_part dmx_parts[] = {
 	{ "error target", dmx_error_init, dmx_error_exit },
 	{ "zero target", dmx_zero_init, dmx_zero_exit },
 	{ "snapshot targets", dmx_snapshot_init, dmx_snapshot_exit },
+	{ "flakey target", dmx_flakey_init, dmx_flakey_exit },
+	{ "delay target", dmx_delay_init, dmx_delay_exit },
+	{ "dust target", dmx_dust_init, dmx_dust_exit },
 	{ "control device", dmx_ioctl_init, dmx_ioctl_exit },
 };
 

@@ -162,5 +162,11 @@ int dmx_zero_init(void);
 void dmx_zero_exit(void);
 int dmx_snapshot_init(void);
 void dmx_snapshot_exit(void);
+int dmx_flakey_init(void);
+void dmx_flakey_exit(void);
+int dmx_delay_init(void);
+void dmx_delay_exit(void);
+int dmx_dust_init(void);
+void dmx_dust_exit(void);
 
 #endif /* DMX_H */

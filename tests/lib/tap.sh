@@ -101,7 +101,10 @@ die() {
 TAP_MARKS=0
 dmesg_mark() {
 	TAP_MARKS=$((TAP_MARKS + 1))
-	TAP_MARK="dmx-test: mark $$.$TAP_MARKS"
+	# check runs tests in $(...) subshells, which forget the count: the
+	# uptime keeps their marks apart.
+	read -r _uptime _ </proc/uptime
+	TAP_MARK="dmx-test: mark $$.$TAP_MARKS.$_uptime"
 	echo "<5>$TAP_MARK" >/dev/kmsg
 }
 
@@ -140,19 +143,24 @@ use_dmx() {
 		return
 	fi
 	module_loaded dmx && return 0
-	unload_modules dm_snapshot dm_zero dm_bufio dm_mod || return 1
+	unload_modules dm_snapshot dm_zero dm_bufio dm_flakey dm_delay dm_dust \
+		dm_mod || return 1
 	insmod "$DMX_KO"
 }
 
-# use_stock_dm: make the stock dm-mod (with snapshot and zero) the loaded one.
+# use_stock_dm: make the stock dm-mod (with snapshot, zero, flakey, delay
+# and, where the kernel has it, dust) the loaded one.
 use_stock_dm() {
 	unload_modules dmx || return 1
-	modprobe dm-mod && modprobe dm-snapshot && modprobe dm-zero
+	modprobe dm-mod && modprobe dm-snapshot && modprobe dm-zero &&
+		modprobe dm-flakey && modprobe dm-delay || return 1
+	modprobe dm-dust 2>/dev/null || :
 }
 
 # unload_dm: unload whichever device-mapper is loaded, dmx or stock.
 unload_dm() {
-	unload_modules dmx dm_snapshot dm_zero dm_bufio dm_mod
+	unload_modules dmx dm_snapshot dm_zero dm_bufio dm_flakey dm_delay \
+		dm_dust dm_mod
 }
 
 # ramdisks N SIZE_MB: /dev/ram0 .. /dev/ram(N-1) of SIZE_MB each, fresh

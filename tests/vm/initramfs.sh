@@ -54,7 +54,12 @@ lvdisplay:lvm vgdisplay:lvm"
 
 # Stock modules the tests use; their dependencies (and softdeps, such as
 # ext4's crc32c) come along.
-MODULES="brd loop null_blk dm-mod dm-bufio dm-snapshot dm-zero crc32c_generic ext4"
+MODULES="brd loop null_blk dm-mod dm-bufio dm-snapshot dm-zero crc32c_generic ext4
+dm-flakey dm-delay"
+
+# Stock modules taken where the kernel has them (Debian's has no dm-dust,
+# the debug kernel has).
+OPTIONAL_MODULES="dm-dust"
 
 # --- part 1: userland --------------------------------------------------
 
@@ -127,9 +132,14 @@ install_userland() {
 install_modules() {
 	dest=$ROOT/usr/lib/modules/$DMX_ABI
 	mkdir -p "$dest"
-	for m in $MODULES; do
-		modprobe -d "${DMX_MODULES%/lib/modules/*}" -S "$DMX_ABI" --show-depends "$m"
-	done | awk '$1 == "insmod" { print $2 }' | sort -u | while read -r ko; do
+	{
+		for m in $MODULES; do
+			modprobe -d "${DMX_MODULES%/lib/modules/*}" -S "$DMX_ABI" --show-depends "$m"
+		done
+		for m in $OPTIONAL_MODULES; do
+			modprobe -d "${DMX_MODULES%/lib/modules/*}" -S "$DMX_ABI" --show-depends "$m" 2>/dev/null || :
+		done
+	} | awk '$1 == "insmod" { print $2 }' | sort -u | while read -r ko; do
 		rel=${ko#"$DMX_MODULES"/}
 		mkdir -p "$dest/$(dirname "$rel")"
 		cp "$ko" "$dest/$rel"
