@@ -33,6 +33,7 @@ deps:
 
 tests:
 	sh tests/vm/build-tests.sh
+	sh tests/fuzz/build.sh
 
 check: deps
 	$(MAKE) modules

@@ -16,6 +16,8 @@
 #                   themselves against the reference implementation
 #   --kernel debug  boot the debug kernel (KASAN, lockdep, kmemleak; built
 #                   once by tests/vm/debug-kernel.sh) with dmx.ko built for it
+#   DMX_GUEST_ARGS  (environment) more words for the guest's command line:
+#                   settings of the tests, e.g. dmx.fuzz=100000
 #
 # Logs land in ${DMX_BUILD:-tests/build}/vm/: console.log (ttyS0, the kernel
 # log) and results.log (ttyS1: TAP, a dmesg dump, "# vm-done").  The last
@@ -37,7 +39,7 @@ TROUBLE='dmx-leak: unreferenced object|BUG:|kernel BUG at|BUG [^ ]+ \(.*[Tt]aint
 KLINE='^\[ *[0-9]+\.[0-9]+\] '
 
 usage() {
-	sed -n '3,19s/^# \{0,1\}//p' "$0" >&2
+	sed -n '3,21s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -70,6 +72,8 @@ kernel_cmdline() {
 	[ -z "$FILTER" ] || printf ' dmx.filter=%s' "$FILTER"
 	[ -z "$TEST_TIMEOUT" ] || printf ' dmx.timeout=%s' "$TEST_TIMEOUT"
 	[ -z "$STOCK" ] || printf ' dmx.stock=1'
+	# Settings for the tests themselves, e.g. dmx.fuzz=100000.
+	[ -z "${DMX_GUEST_ARGS:-}" ] || printf ' %s' "$DMX_GUEST_ARGS"
 }
 
 # boot: run the VM; the console goes to console.log (and to the terminal in
