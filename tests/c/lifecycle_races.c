@@ -12,8 +12,9 @@
 #include "kselftest_harness.h"
 #include "dmx_test.h"
 
-#define ROUNDS		300
-#define RACE_MS		120000	/* generous: a slow guest under KASAN */
+#define ROUNDS		100
+#define RACE_MS		280000	/* generous: a slow guest under KASAN */
+#define RACE_TIMEOUT	300
 
 FIXTURE(race) {
 	int fd;
@@ -77,7 +78,7 @@ static long open_close_loop(void *p)
 	return wrong;
 }
 
-TEST_F(race, open_racing_remove_is_safe)
+TEST_F_TIMEOUT(race, open_racing_remove_is_safe, RACE_TIMEOUT)
 {
 	struct dmx_line zero = { 0, 64, "zero", "" };
 	char name[DM_NAME_LEN];
@@ -122,7 +123,7 @@ static long rename_loop(void *p)
  * or by number always finds it, under one of its two names; the list
  * holds it exactly once.
  */
-TEST_F(race, lookup_racing_rename_is_consistent)
+TEST_F_TIMEOUT(race, lookup_racing_rename_is_consistent, RACE_TIMEOUT)
 {
 	char name[DM_NAME_LEN], other[DM_NAME_LEN];
 	struct race_arg a = { 0, name, other, ROUNDS };
@@ -198,7 +199,7 @@ static long create_remove_loop(void *p)
  * success or EBUSY, each remove success or ENXIO, and every device
  * created was removed exactly once.
  */
-TEST_F(race, create_racing_remove_of_one_name_is_safe)
+TEST_F_TIMEOUT(race, create_racing_remove_of_one_name_is_safe, RACE_TIMEOUT)
 {
 	char name[DM_NAME_LEN];
 	struct race_arg a = { 0, name, NULL, ROUNDS };
@@ -242,7 +243,7 @@ static long reload_loop(void *p)
  * Status, table, deps and wait read the active table while another
  * process swaps it: each reads a whole table, the old or the new one.
  */
-TEST_F(race, table_reads_racing_reload_see_a_whole_table)
+TEST_F_TIMEOUT(race, table_reads_racing_reload_see_a_whole_table, RACE_TIMEOUT)
 {
 	char name[DM_NAME_LEN];
 	struct race_arg a = { 0, name, NULL, ROUNDS };
@@ -296,7 +297,7 @@ static long wait_for_event(void *p)
 	return ret;
 }
 
-TEST_F(race, remove_ends_a_wait_on_the_device)
+TEST_F_TIMEOUT(race, remove_ends_a_wait_on_the_device, RACE_TIMEOUT)
 {
 	char name[DM_NAME_LEN];
 	struct race_arg a = { 0, name, NULL, 1 };

@@ -36,7 +36,6 @@
 
 
 const char *fz_cmd_name(unsigned int nr);
-void fz_release_all(struct fz *fz);
 
 /* What workers tell each other and the parent, in shared memory. */
 struct fz_shared {
@@ -45,9 +44,11 @@ struct fz_shared {
 	struct fz_beat beat[FZ_MAX_WORKERS];
 };
 
-/* A worker whose heartbeat stops this long is hung. */
+/* A worker whose heartbeat stops this long is rescued, then hung. */
+#define FZ_RESCUE_SECS	20
 #define FZ_STUCK_SECS	90
 static bool fz_hung;
+static unsigned int fz_rescues;
 
 struct fz_opts {
 	uint64_t seed;
@@ -146,7 +147,7 @@ static void fz_drain(struct fz *fz, struct fz_shared *sh)
 	for (;;) {
 		unsigned int busy = 0, s;
 
-		fz_release_all(fz);
+		fz_rescue_all(fz, 30);
 		fz_io_reap(fz, true);
 		for (s = 0; s < FZ_AIO_DEPTH; s++)
 			busy += fz->aio[s].busy;
@@ -158,7 +159,7 @@ static void fz_drain(struct fz *fz, struct fz_shared *sh)
 			break;
 		}
 	}
-	fz_release_all(fz);
+	fz_rescue_all(fz, 30);
 	fz_children_reap(fz, true);
 	fz_io_close_all(fz);
 }
@@ -265,54 +266,66 @@ static void fz_show_stacks(int pid)
 }
 
 /*
- * Waits for the workers; a worker whose heartbeat stands still for
- * FZ_STUCK_SECS is reported with its last call and kernel stack, and
- * the run fails.  Returns the number of workers that failed.
+ * Waits for the workers.  A worker whose heartbeat stands still for
+ * FZ_RESCUE_SECS may be waiting for I/O to a device that some worker
+ * (maybe itself) suspended: everything is resumed, as an administrator
+ * would.  One that still stands still FZ_STUCK_SECS later is hung: it
+ * is reported with its last call and kernel stack, and the run fails.
+ * Returns the number of workers that failed.
  */
-static int fz_watch(const struct fz_opts *o, struct fz_shared *sh)
+static int fz_watch(const struct fz_opts *o, struct fz_shared *sh,
+		    const pid_t *pids, struct fz *rescuer)
 {
 	uint64_t seen[FZ_MAX_WORKERS] = { 0 };
 	time_t since[FZ_MAX_WORKERS];
+	bool done[FZ_MAX_WORKERS] = { false }, rescued[FZ_MAX_WORKERS] = { false };
 	int w, status, failed = 0, alive = o->workers;
-	bool reported[FZ_MAX_WORKERS] = { false };
-	pid_t pid;
 
 	for (w = 0; w < o->workers; w++)
 		since[w] = time(NULL);
 	while (alive) {
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-			alive--;
-			if (!WIFEXITED(status) || WEXITSTATUS(status))
-				failed++;
-		}
-		if (pid < 0)
-			break;
 		for (w = 0; w < o->workers; w++) {
 			uint64_t c = __atomic_load_n(&sh->beat[w].calls, __ATOMIC_RELAXED);
+			time_t still;
 
+			if (done[w])
+				continue;
+			if (waitpid(pids[w], &status, WNOHANG) == pids[w]) {
+				done[w] = true;
+				alive--;
+				if (!WIFEXITED(status) || WEXITSTATUS(status))
+					failed++;
+				continue;
+			}
 			if (c != seen[w]) {
 				seen[w] = c;
 				since[w] = time(NULL);
-			} else if (!reported[w] && sh->beat[w].pid &&
-				   time(NULL) - since[w] > FZ_STUCK_SECS &&
-				   !kill(sh->beat[w].pid, 0)) {
-				printf("# FUZZ-VIOLATION worker %d stuck for %d s in: %s\n", w,
-				       FZ_STUCK_SECS, sh->beat[w].last);
-				fz_show_stacks(sh->beat[w].pid);
+				rescued[w] = false;
+				continue;
+			}
+			still = time(NULL) - since[w];
+			if (!rescued[w] && still > FZ_RESCUE_SECS) {
+				printf("# fuzz: worker %d waits: resuming every device (%s)\n",
+				       w, sh->beat[w].last);
 				fflush(stdout);
-				reported[w] = true;
-				failed++;
+				fz_rescue_all(rescuer, 30);
+				rescued[w] = true;
+				since[w] = time(NULL);
+				fz_rescues++;
+			} else if (rescued[w] && still > FZ_STUCK_SECS) {
+				printf("# FUZZ-VIOLATION worker %d stuck for %d s, every device resumed, in: %s\n",
+				       w, FZ_STUCK_SECS, sh->beat[w].last);
+				fz_show_stacks(pids[w]);
+				fflush(stdout);
+				fz_hung = true;
 			}
 		}
-		for (w = 0; w < o->workers && !reported[w]; w++)
-			;
-		if (w < o->workers) {
+		if (fz_hung) {
 			/* A hang: no point in waiting for the rest. */
-			fz_hung = true;
 			for (w = 0; w < o->workers; w++)
-				if (sh->beat[w].pid)
-					kill(sh->beat[w].pid, SIGKILL);
-			break;
+				if (!done[w])
+					kill(pids[w], SIGKILL);
+			return failed + 1;
 		}
 		sleep(1);
 	}
@@ -380,6 +393,8 @@ int main(int argc, char **argv)
 	struct fz_shared *sh;
 	struct fz_opts o;
 	static struct fz fz;
+	pid_t pids[FZ_MAX_WORKERS];
+	static struct fz rescuer;
 	int w, failed = 0, left;
 
 	fz_parse(&o, argc, argv);
@@ -395,18 +410,20 @@ int main(int argc, char **argv)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (w = 0; w < o.workers; w++) {
-		pid_t pid = fork();
-
-		if (pid < 0)
+		pids[w] = fork();
+		if (pids[w] < 0)
 			return 2;
-		if (!pid)
+		if (!pids[w])
 			_exit(fz_worker(&o, w, sh));
 	}
-	failed = fz_watch(&o, sh);
+	fz_init(&rescuer, &o, FZ_MAX_WORKERS);
+	failed = fz_watch(&o, sh, pids, &rescuer);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 
 	fz_report(&o, sh, (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 
+	printf("# fuzz: %u time(s) a waiting worker needed every device resumed\n",
+	       fz_rescues);
 	if (fz_hung) {
 		printf("# fuzz: a worker hung: no teardown\n");
 		return 1;

@@ -13,9 +13,12 @@
  */
 #include "fuzz.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 
@@ -82,12 +85,44 @@ static void fz_uuid(struct fz *fz, char *out, size_t max)
 		fz_word(&fz->rng, out, max, fz_chance(&fz->rng, 80));
 }
 
+/* The slot of one of this worker's own names, or -1. */
+static int fz_own_slot(struct fz *fz, const char *name)
+{
+	char own[DM_NAME_LEN];
+	int k;
+
+	for (k = 0; k < FZ_SLOTS; k++) {
+		fz_own_name(fz, k, own, sizeof(own));
+		if (!strcmp(own, name))
+			return k;
+	}
+	return -1;
+}
+
+/* What the last answer says about whether an own name exists. */
+static void fz_note_exists(struct fz *fz, const char *name, bool exists)
+{
+	int k = fz_own_slot(fz, name);
+
+	if (k >= 0)
+		fz->exists[k] = exists;
+}
+
+/*
+ * A create of a name that exists costs a whole device set up and torn
+ * down (as in the stock dm), so it is mostly skipped for own names
+ * known to exist.
+ */
 static void fz_op_create(struct fz *fz)
 {
 	struct fz_req rq;
 	char name[DM_NAME_LEN];
+	int k, r;
 
 	fz_pool_name(fz, name, sizeof(name));
+	k = fz_own_slot(fz, name);
+	if (k >= 0 && fz->exists[k] && fz_chance(&fz->rng, 85))
+		return;
 	fz_req_init(fz, &rq, DM_DEV_CREATE_CMD, name);
 	if (fz_chance(&fz->rng, 40))
 		fz_uuid(fz, rq.io->uuid, sizeof(rq.io->uuid));
@@ -100,13 +135,16 @@ static void fz_op_create(struct fz *fz)
 			     ((uint64_t)(minor & ~0xffU) << 12);
 	}
 	fz_req_mutate_header(fz, &rq);
-	fz_call(fz, &rq);
+	r = fz_call(fz, &rq);
+	if (!r || r == -EBUSY)
+		fz_note_exists(fz, name, true);
 }
 
 static void fz_op_remove(struct fz *fz)
 {
 	struct fz_req rq;
 	char name[DM_NAME_LEN];
+	int r;
 
 	fz_pool_name(fz, name, sizeof(name));
 	fz_req_init(fz, &rq, DM_DEV_REMOVE_CMD, name);
@@ -114,7 +152,9 @@ static void fz_op_remove(struct fz *fz)
 		rq.io->flags |= DM_DEFERRED_REMOVE;
 	rq.io->event_nr = fz_chance(&fz->rng, 20) ? fz_interesting32(&fz->rng) : 0;
 	fz_req_mutate_header(fz, &rq);
-	fz_call(fz, &rq);
+	r = fz_call(fz, &rq);
+	if (r == -ENXIO || (!r && !(rq.io->flags & DM_DEFERRED_REMOVE)))
+		fz_note_exists(fz, name, false);
 }
 
 static void fz_op_remove_all(struct fz *fz)
@@ -125,6 +165,7 @@ static void fz_op_remove_all(struct fz *fz)
 	if (fz_chance(&fz->rng, 50))
 		rq.io->flags |= DM_DEFERRED_REMOVE;
 	fz_call(fz, &rq);
+	memset(fz->exists, 0, sizeof(fz->exists));
 }
 
 static void fz_op_load(struct fz *fz)
@@ -244,7 +285,10 @@ static void fz_op_rename(struct fz *fz)
 	}
 	rq.io->event_nr = fz_chance(&fz->rng, 20) ? (uint32_t)fz_rand(&fz->rng) : 0;
 	fz_req_mutate_header(fz, &rq);
-	fz_call(fz, &rq);
+	if (!fz_call(fz, &rq) && !(rq.io->flags & DM_UUID_FLAG)) {
+		fz_note_exists(fz, name, false);
+		fz_note_exists(fz, new, true);
+	}
 }
 
 static void fz_op_message(struct fz *fz)
@@ -375,7 +419,12 @@ static int fz_load_line(struct fz *fz, const char *name, const char *type,
 
 static void fz_create_quiet(struct fz *fz, const char *name)
 {
+	int k = fz_own_slot(fz, name);
+
+	if (k >= 0 && fz->exists[k])
+		return;
 	fz_simple(fz, DM_DEV_CREATE_CMD, name, 0, NULL);
+	fz_note_exists(fz, name, true);
 }
 
 /* A device with a valid (often stacked) table, resumed. */
@@ -484,34 +533,40 @@ static void fz_op_target_version(struct fz *fz)
 static void fz_op_rare_remove_all(struct fz *fz)
 {
 	/* Rare: it takes the whole pool, every worker's, with it. */
-	if (fz_chance(&fz->rng, 5))
+	if (fz_chance(&fz->rng, 1))
 		fz_op_remove_all(fz);
 }
 
+/*
+ * Most calls are cheap (lookups, reports, malformed requests that fail
+ * early); the ones that change state cost tens of milliseconds on the
+ * debug kernel, so they get a quarter of the weight or so, enough to
+ * keep the pool's devices changing under the cheap ones.
+ */
 static const struct fz_op fz_ops[] = {
-	{ 8, fz_op_create },
-	{ 5, fz_op_remove },
-	{ 16, fz_op_load },
-	{ 8, fz_op_resume },
-	{ 5, fz_op_do_suspend },
+	{ 5, fz_op_create },
+	{ 4, fz_op_remove },
+	{ 14, fz_op_load },
+	{ 6, fz_op_resume },
+	{ 4, fz_op_do_suspend },
 	{ 3, fz_op_clear },
-	{ 6, fz_op_status },
-	{ 6, fz_op_table },
-	{ 3, fz_op_deps },
+	{ 12, fz_op_status },
+	{ 10, fz_op_table },
+	{ 4, fz_op_deps },
 	{ 3, fz_op_wait },
-	{ 3, fz_op_ls },
-	{ 1, fz_op_versions },
-	{ 1, fz_op_target_version },
+	{ 4, fz_op_ls },
+	{ 2, fz_op_versions },
+	{ 2, fz_op_target_version },
 	{ 4, fz_op_rename },
-	{ 4, fz_op_message },
-	{ 2, fz_op_geometry },
-	{ 1, fz_op_poll },
-	{ 1, fz_op_version },
-	{ 3, fz_op_raw },
+	{ 5, fz_op_message },
+	{ 3, fz_op_geometry },
+	{ 2, fz_op_poll },
+	{ 2, fz_op_version },
+	{ 6, fz_op_raw },
 	{ 1, fz_op_rare_remove_all },
-	{ 6, fz_macro_build },
-	{ 3, fz_macro_snapshot },
-	{ 7, fz_io_step },
+	{ 3, fz_macro_build },
+	{ 2, fz_macro_snapshot },
+	{ 5, fz_io_step },
 	{ 1, fz_cow_scribble },
 };
 
@@ -551,8 +606,12 @@ static int fz_release(struct fz *fz, const char *name)
 		return -ENXIO;
 	if (!(io.flags & DM_SUSPEND_FLAG))
 		return 0;
-	fz_simple(fz, DM_TABLE_CLEAR_CMD, name, 0, NULL);
 	r = fz_simple(fz, DM_DEV_SUSPEND_CMD, name, 0, NULL);
+	if (r && r != -EINVAL) {
+		/* The inactive table would not go in: resume the active one. */
+		fz_simple(fz, DM_TABLE_CLEAR_CMD, name, 0, NULL);
+		r = fz_simple(fz, DM_DEV_SUSPEND_CMD, name, 0, NULL);
+	}
 	if (r == -EINVAL && !fz_load_line(fz, name, "zero", 8, "", 0))
 		r = fz_simple(fz, DM_DEV_SUSPEND_CMD, name, 0, NULL);
 	return r;
@@ -583,15 +642,41 @@ static unsigned int fz_list_all(struct fz *fz, char (*names)[DM_NAME_LEN],
 	return n;
 }
 
-/* Resumes every device, so that any worker's held I/O can finish. */
-void fz_release_all(struct fz *fz);
-void fz_release_all(struct fz *fz)
+/*
+ * Resumes every suspended device, so that held I/O (any worker's) can
+ * finish.  One child per device: a resume can itself wait for I/O to
+ * a device further down that is suspended too (a snapshot reading its
+ * COW store), which another child resumes meanwhile.  Waits at most
+ * secs for them; returns how many were still busy then.
+ */
+int fz_rescue_all(struct fz *fz, int secs)
 {
 	static char names[512][DM_NAME_LEN];
-	unsigned int n = fz_list_all(fz, names, 512), i;
+	unsigned int n = fz_list_all(fz, names, 512), i, busy = 0;
+	pid_t pids[512];
+	time_t deadline = time(NULL) + secs;
 
-	for (i = 0; i < n; i++)
-		fz_release(fz, names[i]);
+	for (i = 0; i < n; i++) {
+		pids[i] = fork();
+		if (!pids[i]) {
+			fz->ctl = open(FZ_CONTROL, O_RDWR | O_CLOEXEC);
+			fz->beat = NULL;
+			fz->trace = false;
+			_exit(fz->ctl < 0 ? 2 : fz_release(fz, names[i]) ? 1 : 0);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (pids[i] <= 0)
+			continue;
+		while (waitpid(pids[i], NULL, WNOHANG) == 0) {
+			if (time(NULL) > deadline) {
+				busy++;
+				break;
+			}
+			usleep(10000);
+		}
+	}
+	return busy;
 }
 
 /*
@@ -609,11 +694,10 @@ int fz_teardown(struct fz *fz)
 		n = fz_list_all(fz, names, 512);
 		if (!n)
 			return 0;
-		for (i = 0; i < n; i++) {
-			fz_release(fz, names[i]);
+		fz_rescue_all(fz, 60);
+		for (i = 0; i < n; i++)
 			if (!fz_simple(fz, DM_DEV_REMOVE_CMD, names[i], 0, NULL))
 				removed++;
-		}
 		if (!removed)
 			break;
 	}

@@ -284,12 +284,12 @@ static void fz_describe(struct fz *fz, struct fz_req *rq, char *out, size_t max)
 	}
 	fz_clean(name, rq->io->name, sizeof(name));
 	fz_clean(uuid, rq->io->uuid, sizeof(uuid));
-	snprintf(out, max, "fz%d #%llu %s v%u.%u size %u start %u count %u flags 0x%x event %u dev 0x%llx name '%s' uuid '%s' at +%zu",
+	snprintf(out, max, "fz%d #%llu %s v%u.%u size %u start %u count %u flags 0x%x event %u dev 0x%llx name '%s' uuid '%s'%s",
 		 fz->id, (unsigned long long)fz->iteration, fz_cmd_name(rq->nr),
 		 rq->io->version[0], rq->io->version[1], rq->io->data_size,
 		 rq->io->data_start, rq->io->target_count, rq->io->flags,
 		 rq->io->event_nr, (unsigned long long)rq->io->dev, name, uuid,
-		 (size_t)((unsigned char *)rq->io - fz->buf));
+		 rq->room < rq->io->data_size ? " (ends at the guard page)" : "");
 }
 
 /* Says what is about to happen: to the watchdog, and traced if asked. */

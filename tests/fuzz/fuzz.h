@@ -121,6 +121,8 @@ struct fz {
 	bool avoid_known;		/* stay clear of the known core bugs */
 	bool shared;			/* touch other workers' devices */
 	uint64_t iteration;
+	/* Whether own devices exist, as the last answers said: a hint. */
+	bool exists[FZ_SLOTS];
 
 	/* Registered target types, from LIST_VERSIONS at start. */
 	char types[FZ_MAX_TYPES][DM_MAX_TYPE_NAME];
@@ -207,6 +209,7 @@ void fz_setup_types(struct fz *fz);
 /* Resumes, clears and removes every pool device; 0 if all went. */
 int fz_teardown(struct fz *fz);
 uint64_t fz_dev_of(struct fz *fz, const char *name);
+int fz_rescue_all(struct fz *fz, int secs);
 
 /* --- fuzz-io.c ------------------------------------------------------- */
 

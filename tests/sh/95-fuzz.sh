@@ -13,7 +13,8 @@
 #                         makes a quarter as many)
 #   dmx.fuzz_seed=SEED    default 1, so that make check repeats itself
 #   dmx.fuzz_jobs=N       worker processes (default 3)
-#   dmx.fuzz_known=1      also walk into the core's known bugs
+#   dmx.fuzz_trace=1      print every call before it is made
+#   dmx.fuzz_avoid_known=1  stay clear of bugs the core once had (dmx-fuzz -K)
 set -u
 . "${DMX_TESTLIB:-/tests/lib}/tap.sh"
 . "${DMX_TESTLIB:-/tests/lib}/../fuzz/stress-lib.sh"
@@ -21,15 +22,17 @@ set -u
 CALLS=$(guest_arg fuzz 20000)
 SEED=$(guest_arg fuzz_seed 1)
 JOBS=$(guest_arg fuzz_jobs 3)
-KNOWN=-K
-[ "$(guest_arg fuzz_known 0)" = 1 ] && KNOWN=
+KNOWN=
+[ "$(guest_arg fuzz_avoid_known 0)" = 1 ] && KNOWN=-K
+TRACE=
+[ "$(guest_arg fuzz_trace 0)" = 1 ] && TRACE=-t
 
 use_dmx || die "cannot load the device-mapper"
 DEVS=$(base_devices 4 4 16) || die "cannot set up ramdisks and loop devices"
 
 # fuzz NAME BINARY CALLS: one run; its figures (TAP comments) as it goes.
 fuzz() {
-	_args="-s $SEED -n $3 -j $JOBS $KNOWN"
+	_args="-s $SEED -n $3 -j $JOBS $KNOWN $TRACE"
 	for _d in $DEVS; do _args="$_args -d $_d"; done
 	dmesg_mark
 	# shellcheck disable=SC2086 # one word per argument
