@@ -3,10 +3,10 @@
 #
 # Usage: sh tests/fuzz/build.sh
 #
-# tests/fuzz/*.c is one program, dmx-fuzz; every tests/torture/*.c and
-# tests/faultinj/*.c is a program of its own, named after its file.
-# Each is built for x86_64 and, as NAME-m32, for i386 (the kernel's
-# compat ioctl path).  They land in $DMX_BUILD/tools, which the
+# tests/fuzz/*.c is one program, dmx-fuzz, built for x86_64 and, as
+# dmx-fuzz-m32, for i386 (the kernel's compat ioctl path); every
+# tests/torture/*.c and tests/faultinj/*.c is a program of its own,
+# named after its file, for x86_64.  They land in $DMX_BUILD/tools, which the
 # initramfs carries as /tests/tools: helpers the tests in tests/sh run,
 # not tests themselves.  Binaries are rebuilt only when older than one
 # of their sources or include/uapi.
@@ -30,11 +30,13 @@ stale() {
 	return 1
 }
 
-# program NAME SRC...: NAME and NAME-m32 from the sources.
+# program ARCHS NAME SRC...: NAME (and NAME-m32 if ARCHS has -m32).
 program() {
-	name=$1
-	shift
-	for arch in "" -m32; do
+	archs=$1
+	name=$2
+	shift 2
+	for arch in $archs; do
+		[ "$arch" = native ] && arch=
 		out=$OUT/$name$arch
 		stale "$out" "$@" || continue
 		msg "cc ${out#"$DMX_ROOT"/}"
@@ -51,10 +53,10 @@ program() {
 main() {
 	mkdir -p "$OUT"
 	FAILED=
-	program dmx-fuzz "$DMX_ROOT"/tests/fuzz/*.c "$DMX_ROOT"/tests/fuzz/*.h
+	program "native -m32" dmx-fuzz "$DMX_ROOT"/tests/fuzz/*.c "$DMX_ROOT"/tests/fuzz/*.h
 	for src in "$DMX_ROOT"/tests/torture/*.c "$DMX_ROOT"/tests/faultinj/*.c; do
 		[ -f "$src" ] || continue
-		program "$(basename "$src" .c)" "$src"
+		program native "$(basename "$src" .c)" "$src" "$DMX_ROOT"/tests/c/dmx_test.h
 	done
 	[ -z "$FAILED" ] || die "failed to compile:$FAILED"
 }

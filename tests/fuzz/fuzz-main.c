@@ -45,7 +45,7 @@ struct fz_shared {
 };
 
 /* A worker whose heartbeat stops this long is rescued, then hung. */
-#define FZ_RESCUE_SECS	20
+#define FZ_RESCUE_SECS	5
 #define FZ_STUCK_SECS	90
 static bool fz_hung;
 static unsigned int fz_rescues;

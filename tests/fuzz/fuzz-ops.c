@@ -371,6 +371,10 @@ static void fz_op_raw(struct fz *fz)
 	struct fz_rng *r = &fz->rng;
 	struct fz_req rq;
 	unsigned int nr = fz_below(r, 40), i;
+
+	/* REMOVE_ALL takes only a version: leave it to its rare op. */
+	if (nr == DM_REMOVE_ALL_CMD)
+		nr = DM_VERSION_CMD;
 	static const uintptr_t bad[] = { 0, 1, 4095, 0x1000, (uintptr_t)-1,
 					 (uintptr_t)-4096 };
 
@@ -539,35 +543,36 @@ static void fz_op_rare_remove_all(struct fz *fz)
 
 /*
  * Most calls are cheap (lookups, reports, malformed requests that fail
- * early); the ones that change state cost tens of milliseconds on the
- * debug kernel, so they get a quarter of the weight or so, enough to
- * keep the pool's devices changing under the cheap ones.
+ * early, 1 ms or less on the debug kernel); the ones that change state
+ * cost tens of milliseconds there, so they get about a sixth of the
+ * weight: enough to keep the pool changing under the cheap ones, few
+ * enough for a million calls in an hour or two.
  */
 static const struct fz_op fz_ops[] = {
-	{ 5, fz_op_create },
-	{ 4, fz_op_remove },
-	{ 14, fz_op_load },
-	{ 6, fz_op_resume },
-	{ 4, fz_op_do_suspend },
-	{ 3, fz_op_clear },
-	{ 12, fz_op_status },
-	{ 10, fz_op_table },
-	{ 4, fz_op_deps },
-	{ 3, fz_op_wait },
-	{ 4, fz_op_ls },
-	{ 2, fz_op_versions },
-	{ 2, fz_op_target_version },
-	{ 4, fz_op_rename },
-	{ 5, fz_op_message },
-	{ 3, fz_op_geometry },
-	{ 2, fz_op_poll },
-	{ 2, fz_op_version },
-	{ 6, fz_op_raw },
-	{ 1, fz_op_rare_remove_all },
-	{ 3, fz_macro_build },
-	{ 2, fz_macro_snapshot },
-	{ 5, fz_io_step },
-	{ 1, fz_cow_scribble },
+	{ 20, fz_op_create },
+	{ 15, fz_op_remove },
+	{ 45, fz_op_load },
+	{ 20, fz_op_resume },
+	{ 15, fz_op_do_suspend },
+	{ 10, fz_macro_build },
+	{ 5, fz_macro_snapshot },
+	{ 15, fz_io_step },
+	{ 3, fz_cow_scribble },
+	{ 2, fz_op_rare_remove_all },
+	{ 20, fz_op_clear },
+	{ 150, fz_op_status },
+	{ 120, fz_op_table },
+	{ 50, fz_op_deps },
+	{ 30, fz_op_wait },
+	{ 50, fz_op_ls },
+	{ 20, fz_op_versions },
+	{ 20, fz_op_target_version },
+	{ 40, fz_op_rename },
+	{ 60, fz_op_message },
+	{ 30, fz_op_geometry },
+	{ 20, fz_op_poll },
+	{ 30, fz_op_version },
+	{ 80, fz_op_raw },
 };
 
 void fz_step(struct fz *fz)

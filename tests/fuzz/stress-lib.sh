@@ -48,22 +48,31 @@ check_kernel_log() {
 	fi
 }
 
-# base_devices RAMS LOOPS MB: RAMS ramdisks and LOOPS loop devices (over
-# tmpfs files, so they have a write cache and flushes reach them) of MB
-# each.  Prints the devices, data ones first, then as many COW ones:
-# the ramdisks and loops are split evenly between the two halves.
-base_devices() {
-	ramdisks "$1" "$3" || return 1
+# make_loops N MB: N loop devices over tmpfs files of MB each (they have
+# a write cache, so flushes reach them); prints them.  Callers add them
+# to STRESS_LOOPS for release_base_devices (a command substitution
+# cannot set it for them).
+make_loops() {
 	modprobe loop 2>/dev/null
 	_i=0
-	STRESS_LOOPS=
-	while [ $_i -lt "$2" ]; do
-		dd if=/dev/zero of="$STRESS_TMP/loop$_i" bs=1M count=0 seek="$3" 2>/dev/null ||
-			return 1
-		_l=$(/usr/sbin/losetup -f --show "$STRESS_TMP/loop$_i") || return 1
-		STRESS_LOOPS="$STRESS_LOOPS $_l"
+	while [ $_i -lt "$1" ]; do
+		_f=$STRESS_TMP/loop.$_i.$(date +%s)
+		dd if=/dev/zero of="$_f" bs=1M count=0 seek="$2" 2>/dev/null || return 1
+		# busybox's losetup has no --show
+		_l=$(/usr/sbin/losetup -f --show "$_f") || return 1
+		echo "$_l"
 		_i=$((_i + 1))
 	done
+}
+
+# base_devices RAMS LOOPS MB: RAMS ramdisks and LOOPS loop devices of MB
+# each.  Prints the devices, data ones first, then as many COW ones: the
+# ramdisks and loops are split evenly between the two halves.
+base_devices() {
+	ramdisks "$1" "$3" || return 1
+	STRESS_LOOPS=
+	_loops=$(make_loops "$2" "$3") || return 1
+	STRESS_LOOPS=$(echo $_loops)
 	_r=0
 	_half=$(($1 / 2))
 	_data= _cow=
@@ -72,7 +81,7 @@ base_devices() {
 		_r=$((_r + 1))
 	done
 	_i=0
-	for _l in $STRESS_LOOPS; do
+	for _l in $_loops; do
 		if [ $_i -lt $(($2 / 2)) ]; then _data="$_data $_l"; else _cow="$_cow $_l"; fi
 		_i=$((_i + 1))
 	done
@@ -83,7 +92,7 @@ base_devices() {
 release_base_devices() {
 	for _l in ${STRESS_LOOPS:-}; do /usr/sbin/losetup -d "$_l" 2>/dev/null; done
 	STRESS_LOOPS=
-	rm -f "$STRESS_TMP"/loop*
+	rm -f "$STRESS_TMP"/loop.*
 }
 
 # dm_device_count: devices the loaded device-mapper has.

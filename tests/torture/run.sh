@@ -1,0 +1,17 @@
+#!/bin/sh
+# make torture: the torture test on the debug kernel, ten minutes of I/O
+# by default.
+#
+# Usage: sh tests/torture/run.sh [SECONDS]
+set -eu
+VM_DIR=$(cd "$(dirname "$0")/../vm" && pwd)
+. "$VM_DIR/common.sh"
+
+SECS=${1:-600}
+LIMIT=$((SECS * 2 + 600))
+
+echo "make torture: $SECS s of I/O under commands, limit ${LIMIT}s"
+DMX_GUEST_ARGS="${DMX_GUEST_ARGS:-} dmx.torture=$SECS"
+export DMX_GUEST_ARGS
+exec sh "$VM_DIR/run.sh" --kernel debug --filter 97-torture \
+	--test-timeout "$LIMIT" --timeout $((LIMIT + 300))
