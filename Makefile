@@ -6,6 +6,8 @@
 #   make check        install what is missing, build, boot the VM, run every test
 #   make check-debug  the same on a debug kernel (KASAN, lockdep, kmemleak),
 #                     built once from Debian's linux-source into the cache
+#   make fuzz         the ioctl fuzzer on the debug kernel, 10^6 calls
+#   make torture      I/O under concurrent commands on the debug kernel
 #   make demo         boot the VM and show what dmx does
 #   make bench        dmx against the stock device-mapper, same VM boot
 #   make lint         checkpatch.pl and sparse
@@ -20,7 +22,7 @@ DMX_ABI ?= $(shell { dpkg-query -W -f='$${Depends}' linux-headers-amd64 2>/dev/n
 	     grep -o 'linux-headers-[0-9][^ ,]*' | head -n 1 | sed 's/^linux-headers-//')
 KDIR ?= /usr/src/linux-headers-$(DMX_ABI)
 
-.PHONY: all modules check check-debug demo bench lint install clean deps tests
+.PHONY: all modules check check-debug demo bench lint install clean deps tests fuzz torture
 
 all: modules
 
@@ -43,6 +45,14 @@ check: deps
 check-debug: deps
 	$(MAKE) tests
 	sh tests/vm/run.sh --mode check --kernel debug --timeout 5400
+
+fuzz: deps
+	$(MAKE) tests
+	sh tests/fuzz/run.sh
+
+torture: deps
+	$(MAKE) tests
+	sh tests/torture/run.sh
 
 demo: deps
 	$(MAKE) modules
