@@ -157,44 +157,45 @@ static long every_command_unprivileged(void *p)
 }
 
 /* What root sees afterwards: the device as it was, nothing new. */
-static void expect_nothing_changed(struct __test_metadata *_metadata,
-				   FIXTURE_DATA(priv) *self)
+static void expect_nothing_changed(struct __test_metadata *_metadata, int fd,
+				   const char *name, const struct dm_ioctl *before)
 {
 	char other[DM_NAME_LEN];
 	struct dm_ioctl io;
 
-	ASSERT_EQ(0, dmx_status(self->fd, self->name, &io));
+	ASSERT_EQ(0, dmx_status(fd, name, &io));
 	EXPECT_FALSE(io.flags & DM_SUSPEND_FLAG);
 	EXPECT_FALSE(io.flags & DM_INACTIVE_PRESENT_FLAG);
 	EXPECT_TRUE(io.flags & DM_ACTIVE_PRESENT_FLAG);
-	EXPECT_EQ(self->before.event_nr, io.event_nr);
-	EXPECT_EQ(self->before.dev, io.dev);
-	EXPECT_EQ(-ENXIO, dmx_status(self->fd, dmx_name(other, "priv-new"), NULL));
-	EXPECT_EQ(-ENXIO, dmx_status(self->fd, dmx_name(other, "priv-renamed"), NULL));
+	EXPECT_EQ(before->event_nr, io.event_nr);
+	EXPECT_EQ(before->dev, io.dev);
+	EXPECT_EQ(-ENXIO, dmx_status(fd, dmx_name(other, "priv-new"), NULL));
+	EXPECT_EQ(-ENXIO, dmx_status(fd, dmx_name(other, "priv-renamed"), NULL));
 }
 
-static void run_unprivileged(struct __test_metadata *_metadata,
-			     FIXTURE_DATA(priv) *self, int (*drop)(void))
+static void run_unprivileged(struct __test_metadata *_metadata, int fd,
+			     const char *name, const struct dm_ioctl *before,
+			     int (*drop)(void))
 {
-	struct unpriv_arg a = { self->fd, self->name, self->before.event_nr, drop };
+	struct unpriv_arg a = { fd, name, before->event_nr, drop };
 	struct dmx_bg bg;
 
 	ASSERT_EQ(0, dmx_bg_start(&bg, every_command_unprivileged, &a));
 	ASSERT_TRUE(dmx_bg_wait(&bg, DMX_FINISH_MS));
 	EXPECT_EQ(0, bg.result) TH_LOG("%ld command(s) answered without privilege",
 				       bg.result);
-	expect_nothing_changed(_metadata, self);
+	expect_nothing_changed(_metadata, fd, name, before);
 }
 
 TEST_F(priv, every_command_without_cap_sys_admin_is_eacces)
 {
-	run_unprivileged(_metadata, self, drop_sys_admin);
+	run_unprivileged(_metadata, self->fd, self->name, &self->before, drop_sys_admin);
 }
 
 /* The fd was opened by root: holding it gives no privilege. */
 TEST_F(priv, every_command_as_nobody_with_roots_fd_is_eacces)
 {
-	run_unprivileged(_metadata, self, become_nobody);
+	run_unprivileged(_metadata, self->fd, self->name, &self->before, become_nobody);
 }
 
 /* A garbage request is still EACCES, not EINVAL or EFAULT. */

@@ -75,8 +75,8 @@ static void pattern_req(struct dmx_req *r, const char *name, uint32_t flags)
 	r->io.event_nr = 0;
 	r->io.dev = 0;
 	r->io.target_count = 0;
-	memset(r->io.name, 0, 1);
-	memset(r->io.uuid, 0, 1);
+	r->io.name[0] = '\0';
+	r->io.uuid[0] = '\0';
 	if (name)
 		strcpy(r->io.name, name);
 	r->pos = 0;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * failwalk [-l] [WALK...]: every allocation of a control-plane command,
- * failed in turn.
+ * failwalk [-l] [-k STRIDE] [WALK...]: every allocation of a
+ * control-plane command, failed in turn (or every STRIDE-th: 1, 1 + K,
+ * 1 + 2K..., for a shorter run).
  *
  * For each walk (one command on a device in a given state) and for
  * n = 1, 2, ...: set the state up, make the n-th slab allocation of the
@@ -49,10 +50,8 @@ struct walk {
 };
 
 static int last_ret;
-static unsigned long step;
+static unsigned long step, stride = 1;
 
-static void violation(const struct walk *w, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 static void violation(const struct walk *w, const char *fmt, ...)
 {
 	va_list ap;
@@ -147,12 +146,16 @@ static int load_many(const char *name)
 /* Zeroes the start of /dev/ram3, the COW device: a blank store. */
 static int blank_cow(void)
 {
-	static char zero[1 << 16] __attribute__((aligned(4096)));
-	int fd = open("/dev/ram3", O_WRONLY | O_DIRECT), r = 0;
+	static void *zero;
+	int fd, r = 0;
 
+	if (!zero && posix_memalign(&zero, 4096, 1 << 16))
+		return -ENOMEM;
+	memset(zero, 0, 1 << 16);
+	fd = open("/dev/ram3", O_WRONLY | O_DIRECT);
 	if (fd < 0)
 		return -errno;
-	if (pwrite(fd, zero, sizeof(zero), 0) != sizeof(zero))
+	if (pwrite(fd, zero, 1 << 16, 0) != 1 << 16)
 		r = -errno;
 	close(fd);
 	return r;
@@ -229,15 +232,16 @@ static int make_snapshot(const char *name, const char *store)
 
 static int setup_for_load(const struct walk *w)
 {
-	int r;
+	bool snapshot = w->type && !strncmp(w->type, "snapshot", 8);
+	int r = snapshot ? blank_cow() : 0;
 
-	if (w->type && !strncmp(w->type, "snapshot", 8) && (r = blank_cow()))
-		return r;
 	/* A merge needs a store written by a snapshot first. */
-	if (w->type && !strcmp(w->type, "snapshot-merge") &&
-	    ((r = make_snapshot(S, "P")) || (r = dmx_remove(ctl, S))))
-		return r;
-	return setup_created(w);
+	if (!r && w->type && !strcmp(w->type, "snapshot-merge")) {
+		r = make_snapshot(S, "P");
+		if (!r)
+			r = dmx_remove(ctl, S);
+	}
+	return r ? r : setup_created(w);
 }
 
 static int setup_loaded(const struct walk *w)
@@ -276,7 +280,9 @@ static int setup_origin_and_snapshot(const struct walk *w)
 	int r = blank_cow();
 
 	(void)w;
-	if (r || (r = make_snapshot(S, "P")))
+	if (!r)
+		r = make_snapshot(S, "P");
+	if (r)
 		return r;
 	snprintf(params, sizeof(params), "%s", ram[0]);
 	return dmx_create_table(ctl, A, &line, 1);
@@ -290,11 +296,13 @@ static int setup_origin_loaded(const struct walk *w)
 	int r = blank_cow();
 
 	(void)w;
-	if (r || (r = make_snapshot(S, "P")))
+	if (!r)
+		r = make_snapshot(S, "P");
+	if (!r)
+		r = dmx_create(ctl, A);
+	if (r)
 		return r;
 	snprintf(params, sizeof(params), "%s", ram[0]);
-	if ((r = dmx_create(ctl, A)))
-		return r;
 	return dmx_load(ctl, A, &line, 1);
 }
 
@@ -310,9 +318,8 @@ static int setup_three(const struct walk *w)
 		return r;
 	dev = dmx_dev_of(ctl, A);
 	snprintf(params, sizeof(params), "%u:%u 0", dmx_dev_major(dev), dmx_dev_minor(dev));
-	if ((r = dmx_create_table(ctl, B, &line, 1)))
-		return r;
-	return dmx_create_ex(ctl, O, "FW-UUID-O", 0, 0, NULL);
+	r = dmx_create_table(ctl, B, &line, 1);
+	return r ? r : dmx_create_ex(ctl, O, "FW-UUID-O", 0, 0, NULL);
 }
 
 /* --- calls ----------------------------------------------------------------- */
@@ -479,9 +486,11 @@ static int check_load(const struct walk *w)
 		violation(w, "inactive table %s after the load %s",
 			  io.flags & DM_INACTIVE_PRESENT_FLAG ? "present" : "absent",
 			  last_ret ? "failed" : "succeeded");
-	if (last_ret && (r = call_load(w)))
+	r = last_ret ? call_load(w) : 0;
+	if (r)
 		violation(w, "load after a failed one: %s", strerror(-r));
-	if ((r = dmx_resume(ctl, A)))
+	r = dmx_resume(ctl, A);
+	if (r)
 		violation(w, "resume after the load: %s", strerror(-r));
 	else
 		expect_usable(w, A);
@@ -494,7 +503,8 @@ static int check_resume(const struct walk *w)
 	struct dm_ioctl io;
 	int r;
 
-	if (last_ret && (r = dmx_resume(ctl, A)))
+	r = last_ret ? dmx_resume(ctl, A) : 0;
+	if (r)
 		violation(w, "resume after a failed one: %s", strerror(-r));
 	if (dmx_status(ctl, A, &io)) {
 		violation(w, "device gone after a resume");
@@ -683,7 +693,7 @@ static int run_walk(const struct walk *w)
 	unsigned int e;
 	int r;
 
-	for (step = 1; step <= MAX_STEPS && !done; step++) {
+	for (step = 1; step <= MAX_STEPS && !done; step += stride) {
 		last_ret = 0;
 		r = w->setup(w);
 		if (r) {
@@ -738,7 +748,11 @@ int main(int argc, char **argv)
 	unsigned int i, failed = 0;
 	int c;
 
-	while ((c = getopt(argc, argv, "l")) != -1) {
+	while ((c = getopt(argc, argv, "lk:")) != -1) {
+		if (c == 'k') {
+			stride = strtoul(optarg, NULL, 0) ? : 1;
+			continue;
+		}
 		if (c != 'l')
 			return 2;
 		for (i = 0; i < ARRAY_SIZE(walks); i++)

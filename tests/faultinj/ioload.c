@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ioload [-n OPS] [-b BLOCKS] [-f EVERY] [-s SEED] [-F] [-z FILE]... DEV:
- * verified I/O while faults are injected.
+ * ioload [-n OPS] [-b BLOCKS] [-o FIRST] [-f EVERY] [-s SEED] [-F]
+ *        [-e FILE]... [-z FILE]... DEV: verified I/O while faults are
+ * injected.
  *
- * Opens DEV (O_DIRECT) and, with -F, then marks itself for failslab's
- * task filter (/proc/self/make-it-fail), so only its own allocations
- * fail.  Makes OPS random 4 KiB operations on the first BLOCKS blocks:
+ * Opens DEV (O_DIRECT); -F marks ioload for failslab's task filter
+ * (/proc/self/make-it-fail), so that only its own allocations fail.  Makes OPS random 4 KiB operations on the first BLOCKS blocks:
  * writes of a pattern naming the block and its generation, reads that
  * check it, and an fsync (an empty flush) every EVERY operations.
  * Every one must end in success or a clean error (EIO; ENOMEM or
@@ -71,6 +71,19 @@ static bool gen_ok(const struct block_state *b, long gen)
 	return gen == b->gen || (b->tried && gen == b->tried);
 }
 
+static int write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -1;
+	if (fputs(text, f) < 0) {
+		fclose(f);
+		return -1;
+	}
+	return fclose(f) ? -1 : 0;
+}
+
 static bool clean_errno(int e)
 {
 	return e == EIO || e == ENOMEM || e == EAGAIN || e == ENOSPC;
@@ -82,22 +95,40 @@ int main(int argc, char **argv)
 	unsigned long writes = 0, reads = 0, flushes = 0, eio = 0, enomem = 0;
 	unsigned long bad = 0, wrong = 0;
 	struct block_state *st;
-	const char *zero[8];
-	unsigned int nzero = 0, z;
+	const char *zero[8], *one[8];
+	unsigned int nzero = 0, none = 0, z;
+	unsigned long first = 0;
 	bool fail_self = false;
 	uint32_t *buf;
 	int fd, c;
 
-	while ((c = getopt(argc, argv, "n:b:f:s:Fz:")) != -1) {
+	while ((c = getopt(argc, argv, "n:b:o:f:s:Fz:e:")) != -1) {
 		switch (c) {
-		case 'n': ops = strtoul(optarg, NULL, 0); break;
-		case 'b': blocks = strtoul(optarg, NULL, 0); break;
-		case 'f': every = strtoul(optarg, NULL, 0); break;
-		case 's': rng = strtoull(optarg, NULL, 0) | 1; break;
-		case 'F': fail_self = true; break;
+		case 'n':
+			ops = strtoul(optarg, NULL, 0);
+			break;
+		case 'b':
+			blocks = strtoul(optarg, NULL, 0);
+			break;
+		case 'f':
+			every = strtoul(optarg, NULL, 0);
+			break;
+		case 's':
+			rng = strtoull(optarg, NULL, 0) | 1;
+			break;
+		case 'F':
+			fail_self = true;
+			break;
+		case 'o':
+			first = strtoul(optarg, NULL, 0);
+			break;
 		case 'z':
 			if (nzero < 8)
 				zero[nzero++] = optarg;
+			break;
+		case 'e':
+			if (none < 8)
+				one[none++] = optarg;
 			break;
 		default: return 2;
 		}
@@ -114,12 +145,15 @@ int main(int argc, char **argv)
 	/* Known contents first, so that the device below allocates nothing later. */
 	for (i = 0; i < blocks; i++) {
 		fill(buf, i, 1);
-		if (pwrite(fd, buf, BLOCK, i * BLOCK) != BLOCK) {
+		if (pwrite(fd, buf, BLOCK, (off_t)(first + i) * BLOCK) != BLOCK) {
 			perror("ioload: initial write");
 			return 2;
 		}
 		st[i].gen = 1;
 	}
+	for (z = 0; z < none; z++)
+		if (write_file(one[z], "1"))
+			printf("ioload: cannot turn on %s\n", one[z]);
 	if (fail_self) {
 		int mf = open("/proc/self/make-it-fail", O_WRONLY);
 
@@ -153,7 +187,7 @@ int main(int argc, char **argv)
 
 			writes++;
 			fill(buf, b, gen);
-			n = pwrite(fd, buf, BLOCK, (off_t)b * BLOCK);
+			n = pwrite(fd, buf, BLOCK, (off_t)(first + b) * BLOCK);
 			if (n == BLOCK) {
 				s->gen = gen;
 				s->tried = 0;
@@ -171,7 +205,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		reads++;
-		n = pread(fd, buf, BLOCK, (off_t)b * BLOCK);
+		n = pread(fd, buf, BLOCK, (off_t)(first + b) * BLOCK);
 		if (n != BLOCK) {
 			if (n < 0 && clean_errno(errno)) {
 				eio += errno == EIO;
@@ -200,17 +234,14 @@ int main(int argc, char **argv)
 		if (mf >= 0)
 			close(mf);
 	}
-	for (z = 0; z < nzero; z++) {
-		FILE *f = fopen(zero[z], "w");
-
-		if (!f || fputs("0", f) < 0 || fclose(f))
+	for (z = 0; z < nzero; z++)
+		if (write_file(zero[z], "0"))
 			printf("ioload: cannot turn off %s\n", zero[z]);
-	}
 	/* Everything, with no fault: the last write that returned is there. */
 	for (i = 0; i < blocks; i++) {
 		long gen;
 
-		if (pread(fd, buf, BLOCK, i * BLOCK) != BLOCK) {
+		if (pread(fd, buf, BLOCK, (off_t)(first + i) * BLOCK) != BLOCK) {
 			printf("ioload: final read of block %lu: %s\n", i, strerror(errno));
 			bad++;
 			continue;

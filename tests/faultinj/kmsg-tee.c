@@ -19,7 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stop;
+/* Set by the signal; read() returns EINTR, so the loop sees it. */
+static sig_atomic_t stop;
 
 static void on_signal(int sig)
 {
@@ -46,7 +47,17 @@ static void print_record(FILE *out, char *rec, ssize_t len)
 	nl = strchr(text, '\n');
 	if (nl)
 		*nl = '\0';
-	fprintf(out, "[%5llu.%06llu] %s\n", usec / 1000000, usec % 1000000, text);
+	/* A newline inside a message comes escaped: one line per line. */
+	for (;;) {
+		char *esc = strstr(text, "\\x0a");
+
+		if (esc)
+			*esc = '\0';
+		fprintf(out, "[%5llu.%06llu] %s\n", usec / 1000000, usec % 1000000, text);
+		if (!esc)
+			break;
+		text = esc + 4;
+	}
 }
 
 int main(int argc, char **argv)

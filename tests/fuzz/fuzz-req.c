@@ -164,9 +164,8 @@ void fz_req_mutate_header(struct fz *fz, struct fz_req *rq)
 	struct dm_ioctl *io = rq->io;
 	struct fz_rng *r = &fz->rng;
 
-	if (fz_chance(r, 4)) {
+	if (fz_chance(r, 4))
 		io->version[0] = fz_chance(r, 50) ? fz_interesting32(r) : 3 + 2 * fz_below(r, 2);
-	}
 	if (fz_chance(r, 4))
 		io->version[1] = fz_chance(r, 50) ? DM_VERSION_MINOR + 1 + fz_below(r, 3) :
 			fz_interesting32(r);

@@ -81,8 +81,6 @@ static void fz_bad_word(struct fz *fz, char *w, size_t max)
 
 /* Appends one argument, or its damaged form at the chosen index. */
 static void fz_args_add(struct fz_args *a, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void fz_args_add(struct fz_args *a, const char *fmt, ...)
 {
 	char word[256];
 	va_list ap;

@@ -176,8 +176,7 @@ int fz_call(struct fz *fz, struct fz_req *rq);
 /* A well-formed call for the fuzzer's own bookkeeping (also counted). */
 int fz_simple(struct fz *fz, unsigned int nr, const char *name,
 	      uint32_t flags, struct dm_ioctl *out);
-void fz_violation(struct fz *fz, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void fz_violation(struct fz *fz, const char *fmt, ...);
 void fz_req_setup(struct fz *fz);
 void fz_note(struct fz *fz, const char *what);
 

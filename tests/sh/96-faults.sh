@@ -23,6 +23,7 @@
 # ours, and dmx must unload.
 #
 # Settings: dmx.faults_walks=NAME[,NAME] (default every walk),
+# dmx.faults_stride=K (fail every K-th allocation only, default 1),
 # dmx.faults_io=OPS (verified I/O operations per target, default 1500).
 set -u
 . "${DMX_TESTLIB:-/tests/lib}/tap.sh"
@@ -32,6 +33,7 @@ FS=/sys/kernel/debug/failslab
 FMR=/sys/kernel/debug/fail_make_request
 WALKS=$(guest_arg faults_walks "" | tr , ' ')
 IO_OPS=$(guest_arg faults_io 1500)
+STRIDE=$(guest_arg faults_stride 1)
 KMSG=$STRESS_TMP/kmsg
 
 if [ "$DMX_IMPL" = stock ] || ! debug_kernel || [ ! -d $FMR ]; then
@@ -79,8 +81,7 @@ quiet_stop() {
 
 walks() {
 	# shellcheck disable=SC2086 # one word per walk
-	"$STRESS_TOOLS/failwalk" $WALKS >"$STRESS_TMP/walks" 2>&1
-	cat "$STRESS_TMP/walks"
+	"$STRESS_TOOLS/failwalk" -k "$STRIDE" $WALKS 2>&1 | tee "$STRESS_TMP/walks"
 	sed -n 's/^# walk \([^:]*\): .*; \([0-9]*\) violation(s)$/\1 \2/p' \
 		"$STRESS_TMP/walks" >"$STRESS_TMP/walks.sum"
 	while read -r name n; do
@@ -141,12 +142,16 @@ snapshot_kept() {
 
 failslab_io() {
 	knob $FS/task-filter Y
+	knob $FS/times 1000000
 	knob $FS/probability 20
 	ioload failslab_on_linear_io_ends_in_success_or_eio /dev/mapper/fi-lin -F
 	ioload failslab_on_striped_io_with_flushes_ends_in_success_or_eio /dev/mapper/fi-str -F -f 4
 	ioload failslab_on_origin_io_ends_in_success_or_eio /dev/mapper/fi-org -F
 	knob $FS/probability 0
 	knob $FS/task-filter N
+	# Silent ones: mempools try the slab first with __GFP_NOWARN.
+	FAILED_IO=$((1000000 - $(cat $FS/times)))
+	knob $FS/times -1
 	snapshot_kept persistent_snapshot_keeps_origin_data_through_failslab fi-s1
 	snapshot_kept transient_snapshot_keeps_origin_data_through_failslab fi-s2
 }
@@ -154,9 +159,7 @@ failslab_io() {
 # fail_below NAME DEV DISK: fail_make_request on DISK while ioload runs
 # on DEV; the errors must reach the caller.
 fail_below() {
-	knob "/sys/block/$3/make-it-fail" 1
-	ioload "$1" "$2" -z "/sys/block/$3/make-it-fail"
-	knob "/sys/block/$3/make-it-fail" 0
+	ioload "$1" "$2" -e "/sys/block/$3/make-it-fail" -z "/sys/block/$3/make-it-fail"
 	if [ "${IO_EIO:-0}" -gt 0 ]; then
 		ok "${1}_sees_eio"
 	else
@@ -173,8 +176,9 @@ fail_make_request_io() {
 	fail_below fail_make_request_under_origin /dev/mapper/fi-org ram1
 
 	# A failing COW store invalidates its snapshot; the origin goes on.
+	# (Blocks from 8 MiB on: chunks no write has copied yet.)
 	knob /sys/block/ram2/make-it-fail 1
-	ioload fail_make_request_on_cow_leaves_origin_io_clean /dev/mapper/fi-org
+	ioload fail_make_request_on_cow_leaves_origin_io_clean /dev/mapper/fi-org -o 2048
 	knob /sys/block/ram2/make-it-fail 0
 	check persistent_snapshot_with_failed_cow_is_invalid \
 		sh -c 'dmsetup status fi-s1 | grep -q Invalid'
@@ -214,14 +218,17 @@ check_log() {
 	scan_log >"$STRESS_TMP/scan"
 	_sites=$(awk '$1 == "site" && $2 != "(none)" { print $2 }' "$STRESS_TMP/scan" | sort -u | wc -l)
 	_faults=$(grep -c '^site ' "$STRESS_TMP/scan")
-	diag "$_faults slab allocations failed; $_sites distinct allocation sites in dmx:"
+	diag "$_faults injected failures printed a stack; $_sites distinct allocation sites in dmx:"
 	awk '$1 == "site" { print $2 }' "$STRESS_TMP/scan" | sort | uniq -c | sort -rn |
 		awk '{ printf "#   %6d %s\n", $1, $2 }'
+	diag "slab allocations failed in walks: $(sed -n 's/^# walk [^:]*: \([0-9]*\) allocations.*/\1/p' "$STRESS_TMP/walks" | awk '{ n += $1 } END { print n + 0 }'), on the I/O path: ${FAILED_IO:-0}"
 	diag "I/O errors injected by fail_make_request: ${INJECTED_IO:-0}"
 	grep '^kmsg-tee:' "$KMSG" | sed 's/^/# /'
 	if grep -q '^trouble ' "$STRESS_TMP/scan"; then
 		not_ok kernel_log_clean_during_fault_injection
-		grep '^trouble ' "$STRESS_TMP/scan" | head -n 20 | sed 's/^trouble /# /'
+		_first=$(grep -m 1 '^trouble ' "$STRESS_TMP/scan" | sed 's/^trouble //')
+		diag "first report, in context:"
+		grep -F -B 12 -A 30 -m 1 -e "$_first" "$KMSG" | sed 's/^/# /'
 		# The console did not show it: make sure the runner sees it.
 		grep '^trouble ' "$STRESS_TMP/scan" | head -n 5 |
 			while IFS= read -r _l; do echo "<3>dmx-faults: ${_l#trouble }" >/dev/kmsg; done
@@ -231,6 +238,12 @@ check_log() {
 	# The stacks of injected failures are not reports: drop them.
 	dmesg -c >/dev/null
 }
+
+# Linux 6.1's sysfs_slab_add() does not put the kobject whose
+# kobject_init_and_add() failed, so a failed kmem_cache_create() (from
+# bioset_init() in a table load) leaks the cache's name: the kernel's
+# bug, not ours.
+KERNEL_LEAK='sysfs_slab_add'
 
 check_kmemleak() {
 	_f=/sys/kernel/debug/kmemleak
@@ -244,13 +257,22 @@ check_kmemleak() {
 		return
 	fi
 	echo scan >$_f
-	_n=$(awk '/^unreferenced object/ { if (rec ~ /\[dmx\]/) n++; rec = "" }
-		{ rec = rec $0 "\n" } END { if (rec ~ /\[dmx\]/) n++; print n + 0 }' $_f)
-	if [ "$_n" -eq 0 ]; then
+	awk -v known="$KERNEL_LEAK" '
+		function done() { if (rec ~ /\[dmx\]/) print (rec ~ known ? "kernel" : "dmx") }
+		/^unreferenced object/ { done(); rec = "" }
+		{ rec = rec $0 "\n" }
+		END { done() }' $_f >"$STRESS_TMP/leaks"
+	_ours=$(grep -c '^dmx' "$STRESS_TMP/leaks")
+	_kernel=$(grep -c '^kernel' "$STRESS_TMP/leaks")
+	if [ "$_ours" -eq 0 ]; then
 		ok kmemleak_finds_no_dmx_leak
+		if [ "$_kernel" -gt 0 ]; then
+			diag "$_kernel leak(s) of the kernel's own error path ($KERNEL_LEAK), forgotten"
+			echo clear >$_f
+		fi
 	else
 		not_ok kmemleak_finds_no_dmx_leak
-		diag "$_n leak(s) through dmx; see the kernel log"
+		diag "$_ours leak(s) through dmx (and $_kernel of the kernel's); see the kernel log"
 	fi
 }
 
