@@ -8,7 +8,7 @@
 #              mapping, other target boundaries), suspends and resumes
 #              them with and without noflush and lockfs, loads and
 #              clears, renames, sends messages
-#   readers    status, table, deps, info, ls, ls --tree, wait
+#   readers    status, table, deps, info, ls, ls --tree, wait, poll
 #   snapshots  snapshots of the origin come and go under its writer,
 #              each read twice, which must give the same bytes
 #   merge      on an unrelated origin: pattern A, snapshot, pattern B,
@@ -154,6 +154,9 @@ readers_round() {
 	# The next event of t-str: the control lane's next swap or suspend.
 	_ev=$(dm info -c --noheadings -o events t-str 2>/dev/null)
 	[ -z "$_ev" ] || timeout 5 dmsetup wait t-str "$_ev" >/dev/null 2>&1
+	# Any device's next event, as dmeventd waits for it.
+	"$STRESS_TOOLS/pollwait" 5000
+	[ $? -ne 2 ] || lane_fail readers "poll on the control device"
 }
 
 # --- snapshots of the live origin -----------------------------------------
