@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * failwalk [-l] [-k STRIDE] [WALK...]: every allocation of a
+ * failwalk [-l] [-k STRIDE] [-d DEV]... [WALK...]: every allocation of a
  * control-plane command, failed in turn (or every STRIDE-th: 1, 1 + K,
  * 1 + 2K..., for a shorter run).
  *
@@ -13,27 +13,38 @@
  * was, usable (a read works) and removable.  The walk ends at the
  * first n that the call does not reach, which must then succeed.
  *
- * Needs CONFIG_FAILSLAB with debugfs set up by the caller (96-faults.sh)
- * and the ramdisks of tests/c (dmx_ramdisks()).  -l lists the walks.
+ * Needs CONFIG_FAILSLAB with debugfs set up by the caller (96-faults.sh).
+ * The devices come in fours (default /dev/ram0..3, the ramdisks of
+ * tests/c): data, data, data, COW.  Each four gets a worker process of
+ * its own, with device names of its own, and the walks are shared out
+ * among them (fail-nth belongs to the task, so they do not disturb
+ * each other).  -l lists the walks.
  * Output: "# walk NAME: ..." lines with the figures, "# FAULT-VIOLATION"
  * lines for broken rules; exit status 0 iff there were none.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
 
+#include <linux/fs.h>
+
 #include "../c/dmx_test.h"
 
 #define MAX_STEPS	3000
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
+#define MAX_WORKERS	8
+
 static int ctl;
-static char ram[4][32];		/* "major:minor" of /dev/ram0..3 */
+static char ram[4][32];		/* "major:minor" of this worker's four */
+static const char *ram_path[4];
+static uint64_t ram_len;	/* sectors: the smallest of the four */
 static unsigned long violations;
 
-#define A	"fw-a"
-#define B	"fw-b"
-#define O	"fw-o"
-#define S	"fw-s"
+/* This worker's device names. */
+static char A[16], B[16], O[16], S[16];
+
+/* A length of 0 in a walk: the whole device. */
+#define WHOLE	0
 
 struct walk;
 typedef int (*walk_fn)(const struct walk *w);
@@ -120,7 +131,7 @@ static void line_params(const struct walk *w, char *out, size_t max)
 static int load_walk_table(const struct walk *w, const char *name)
 {
 	char params[512];
-	struct dmx_line line = { 0, w->len, w->type, params };
+	struct dmx_line line = { 0, w->len ? w->len : ram_len, w->type, params };
 
 	line_params(w, params, sizeof(params));
 	return dmx_load(ctl, name, &line, 1);
@@ -143,7 +154,7 @@ static int load_many(const char *name)
 	return dmx_call(ctl, DM_TABLE_LOAD, &r);
 }
 
-/* Zeroes the start of /dev/ram3, the COW device: a blank store. */
+/* Zeroes the start of the fourth device, the COW: a blank store. */
 static int blank_cow(void)
 {
 	static void *zero;
@@ -152,7 +163,7 @@ static int blank_cow(void)
 	if (!zero && posix_memalign(&zero, 4096, 1 << 16))
 		return -ENOMEM;
 	memset(zero, 0, 1 << 16);
-	fd = open("/dev/ram3", O_WRONLY | O_DIRECT);
+	fd = open(ram_path[3], O_WRONLY | O_DIRECT);
 	if (fd < 0)
 		return -errno;
 	if (pwrite(fd, zero, 1 << 16, 0) != 1 << 16)
@@ -190,7 +201,7 @@ static void expect_usable(const struct walk *w, const char *name)
 /* Removes every fw- device, resuming first; a failure is a violation. */
 static void teardown(const struct walk *w)
 {
-	static const char *const names[] = { S, A, B, O };
+	const char *const names[] = { S, A, B, O };
 	unsigned int i, pass;
 
 	for (pass = 0; pass < 3; pass++) {
@@ -224,7 +235,7 @@ static int setup_created(const struct walk *w)
 static int make_snapshot(const char *name, const char *store)
 {
 	char params[96];
-	struct dmx_line line = { 0, DMX_RAM_SECTORS, "snapshot", params };
+	struct dmx_line line = { 0, ram_len, "snapshot", params };
 
 	snprintf(params, sizeof(params), "%s %s %s 8", ram[0], ram[3], store);
 	return dmx_create_table(ctl, name, &line, 1);
@@ -276,7 +287,7 @@ static int setup_reload(const struct walk *w)
 static int setup_origin_and_snapshot(const struct walk *w)
 {
 	char params[96];
-	struct dmx_line line = { 0, DMX_RAM_SECTORS, "snapshot-origin", params };
+	struct dmx_line line = { 0, ram_len, "snapshot-origin", params };
 	int r = blank_cow();
 
 	(void)w;
@@ -292,7 +303,7 @@ static int setup_origin_and_snapshot(const struct walk *w)
 static int setup_origin_loaded(const struct walk *w)
 {
 	char params[96];
-	struct dmx_line line = { 0, DMX_RAM_SECTORS, "snapshot-origin", params };
+	struct dmx_line line = { 0, ram_len, "snapshot-origin", params };
 	int r = blank_cow();
 
 	(void)w;
@@ -622,18 +633,18 @@ static const struct walk walks[] = {
 	LOAD("striped-3", "striped", "3 64 $1 0 $2 64 $3 128", 3 * 8192, false),
 	LOAD("zero", "zero", "", 8192, false),
 	LOAD("error", "error", "", 8192, true),
-	LOAD("snapshot-origin", "snapshot-origin", "$1", DMX_RAM_SECTORS, false),
-	LOAD("snapshot-P", "snapshot", "$1 $4 P 8", DMX_RAM_SECTORS, false),
-	LOAD("snapshot-PO", "snapshot", "$1 $4 PO 16", DMX_RAM_SECTORS, false),
-	LOAD("snapshot-N", "snapshot", "$1 $4 N 8", DMX_RAM_SECTORS, false),
-	LOAD("snapshot-merge", "snapshot-merge", "$1 $4 P 8", DMX_RAM_SECTORS, false),
+	LOAD("snapshot-origin", "snapshot-origin", "$1", WHOLE, false),
+	LOAD("snapshot-P", "snapshot", "$1 $4 P 8", WHOLE, false),
+	LOAD("snapshot-PO", "snapshot", "$1 $4 PO 16", WHOLE, false),
+	LOAD("snapshot-N", "snapshot", "$1 $4 N 8", WHOLE, false),
+	LOAD("snapshot-merge", "snapshot-merge", "$1 $4 P 8", WHOLE, false),
 	{ "load-64-targets", setup_created, call_load, check_load, NULL, NULL, 0, false },
 	RESUME("linear", setup_loaded, "linear", "$1 0", 8192),
 	RESUME("striped-3", setup_loaded, "striped", "3 64 $1 0 $2 0 $3 0", 3 * 8192),
-	RESUME("snapshot-P", setup_loaded, "snapshot", "$1 $4 P 8", DMX_RAM_SECTORS),
-	RESUME("snapshot-N", setup_loaded, "snapshot", "$1 $4 N 8", DMX_RAM_SECTORS),
+	RESUME("snapshot-P", setup_loaded, "snapshot", "$1 $4 P 8", WHOLE),
+	RESUME("snapshot-N", setup_loaded, "snapshot", "$1 $4 N 8", WHOLE),
 	RESUME("snapshot-merge", setup_loaded, "snapshot-merge", "$1 $4 P 8",
-	       DMX_RAM_SECTORS),
+	       WHOLE),
 	RESUME("reload-linear", setup_reload, "linear", "$2 0", 8192),
 	{ "resume-origin-with-snapshot", setup_origin_loaded, call_resume, check_resume,
 	  NULL, NULL, 0, false },
@@ -655,7 +666,7 @@ static const struct walk walks[] = {
 	{ "table", setup_three, call_table, check_unchanged, "linear", "$1 0", 8192,
 	  false },
 	{ "info-snapshot", setup_active, call_info, check_unchanged, "snapshot",
-	  "$1 $4 P 8", DMX_RAM_SECTORS, false },
+	  "$1 $4 P 8", WHOLE, false },
 	{ "deps", setup_three, call_deps, check_unchanged, "linear", "$1 0", 8192,
 	  false },
 	{ "wait", setup_active, call_wait, check_unchanged, "zero", "", 64, false },
@@ -743,40 +754,112 @@ static bool selected(const char *name, int argc, char **argv)
 	return false;
 }
 
+/* Worker w's four devices, names and control fd. */
+static int worker_setup(int w, const char *const *devs)
+{
+	unsigned int i;
+
+	snprintf(A, sizeof(A), "fw%d-a", w);
+	snprintf(B, sizeof(B), "fw%d-b", w);
+	snprintf(O, sizeof(O), "fw%d-o", w);
+	snprintf(S, sizeof(S), "fw%d-s", w);
+	ram_len = ~0ULL;
+	for (i = 0; i < 4; i++) {
+		uint64_t bytes = 0;
+		struct stat st;
+		int fd;
+
+		ram_path[i] = devs[w * 4 + i];
+		if (stat(ram_path[i], &st) || !S_ISBLK(st.st_mode))
+			return -ENOTBLK;
+		snprintf(ram[i], sizeof(ram[i]), "%u:%u", major(st.st_rdev),
+			 minor(st.st_rdev));
+		fd = open(ram_path[i], O_RDONLY);
+		if (fd < 0 || ioctl(fd, BLKGETSIZE64, &bytes))
+			return -errno;
+		close(fd);
+		if (bytes >> 9 < ram_len)
+			ram_len = bytes >> 9;
+	}
+	ctl = dmx_open_control();
+	return ctl < 0 || nth_open() ? -ENODEV : 0;
+}
+
+/* Worker w of n: every n-th selected walk, from the w-th.  Failed walks. */
+static unsigned int worker(int w, int n, int argc, char **argv)
+{
+	unsigned int i, k = 0, failed = 0;
+	const struct walk *all[ARRAY_SIZE(walks) + 1];
+
+	for (i = 0; i < ARRAY_SIZE(walks); i++)
+		all[i] = &walks[i];
+	all[i] = &uuid_walk;
+	teardown(all[0]);
+	for (i = 0; i <= ARRAY_SIZE(walks); i++) {
+		if (!selected(all[i]->name, argc, argv))
+			continue;
+		if (k++ % n == (unsigned int)w)
+			failed += run_walk(all[i]);
+	}
+	return failed;
+}
+
 int main(int argc, char **argv)
 {
-	unsigned int i, failed = 0;
-	int c;
+	static const char *const defaults[] = { "/dev/ram0", "/dev/ram1",
+						"/dev/ram2", "/dev/ram3" };
+	const char *devs[4 * MAX_WORKERS];
+	unsigned int i, ndevs = 0, failed = 0;
+	pid_t pids[MAX_WORKERS];
+	int c, w, n, status;
 
-	while ((c = getopt(argc, argv, "lk:")) != -1) {
-		if (c == 'k') {
+	while ((c = getopt(argc, argv, "lk:d:")) != -1) {
+		switch (c) {
+		case 'k':
 			stride = strtoul(optarg, NULL, 0) ? : 1;
-			continue;
-		}
-		if (c != 'l')
+			break;
+		case 'd':
+			if (ndevs < ARRAY_SIZE(devs))
+				devs[ndevs++] = optarg;
+			break;
+		case 'l':
+			for (i = 0; i < ARRAY_SIZE(walks); i++)
+				printf("%s\n", walks[i].name);
+			printf("%s\n", uuid_walk.name);
+			return 0;
+		default:
 			return 2;
-		for (i = 0; i < ARRAY_SIZE(walks); i++)
-			printf("%s\n", walks[i].name);
-		printf("%s\n", uuid_walk.name);
-		return 0;
+		}
 	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	ctl = dmx_open_control();
-	if (ctl < 0 || dmx_ramdisks() || nth_open()) {
-		fprintf(stderr, "failwalk: needs %s, the ramdisks and fail-nth\n",
-			DMX_CONTROL_PATH);
+	if (!ndevs)
+		for (i = 0; i < 4; i++)
+			devs[ndevs++] = defaults[i];
+	n = ndevs / 4;
+	if (!n || ndevs % 4) {
+		fprintf(stderr, "failwalk: devices come in fours\n");
 		return 2;
 	}
-	for (i = 0; i < 4; i++)
-		if (dmx_ram(i, ram[i], sizeof(ram[i])))
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (w = 0; w < n; w++) {
+		pids[w] = fork();
+		if (pids[w] < 0)
 			return 2;
-	teardown(&walks[0]);
-	for (i = 0; i < ARRAY_SIZE(walks); i++)
-		if (selected(walks[i].name, argc, argv))
-			failed += run_walk(&walks[i]);
-	if (selected(uuid_walk.name, argc, argv))
-		failed += run_walk(&uuid_walk);
-	printf("# failwalk: %u walk(s) broke a rule, %lu violation(s)\n", failed,
-	       violations);
+		if (pids[w])
+			continue;
+		if (worker_setup(w, devs)) {
+			fprintf(stderr, "failwalk: worker %d: needs %s, its devices and fail-nth\n",
+				w, DMX_CONTROL_PATH);
+			_exit(255);
+		}
+		failed = worker(w, n, argc, argv);
+		_exit(failed > 254 ? 254 : failed);
+	}
+	for (w = 0; w < n; w++) {
+		if (waitpid(pids[w], &status, 0) < 0 || !WIFEXITED(status))
+			failed++;
+		else
+			failed += WEXITSTATUS(status);
+	}
+	printf("# failwalk: %u walk(s) broke a rule\n", failed);
 	return failed ? 1 : 0;
 }

@@ -81,7 +81,9 @@ quiet_stop() {
 
 walks() {
 	# shellcheck disable=SC2086 # one word per walk
-	"$STRESS_TOOLS/failwalk" -k "$STRIDE" $WALKS 2>&1 | tee "$STRESS_TMP/walks"
+	# Two workers, each with four ramdisks of its own.
+	"$STRESS_TOOLS/failwalk" -k "$STRIDE" $(for i in 0 1 2 3 4 5 6 7; do
+		printf ' -d /dev/ram%d' $i; done) $WALKS 2>&1 | tee "$STRESS_TMP/walks"
 	sed -n 's/^# walk \([^:]*\): .*; \([0-9]*\) violation(s)$/\1 \2/p' \
 		"$STRESS_TMP/walks" >"$STRESS_TMP/walks.sum"
 	while read -r name n; do
@@ -193,14 +195,25 @@ fail_make_request_io() {
 
 # scan_log: "site FRAME" for each failslab stack with a dmx frame (the
 # first reliable one), "trouble LINE" for each report outside the
-# stacks of injected failures and of allocation failure warnings.
+# stacks of injected failures and of allocation failure warnings.  Two
+# walkers fail allocations at once: a failure's header and its stack
+# may have another's in between, so a "Call Trace:" belongs to a
+# failure while any header is still waiting for its stack.
 scan_log() {
 	awk -v trouble="$STRESS_TROUBLE" '
 		{ sub(/^\[ *[0-9.]+\] /, "") }
-		/FAULT_INJECTION: forcing a failure/ { block = "fault"; site = ""; next }
+		/FAULT_INJECTION: forcing a failure/ { waiting["?"]++; next }
+		/^name [a-z_]+, interval/ { attr = $2; sub(/,$/, "", attr); names[++nn] = attr; next }
 		/page allocation failure:|vmalloc error:|kmemleak: Cannot allocate/ {
-			block = "alloc"; next }
-		block != "" && /^name / { attr = $2; sub(/,$/, "", attr); next }
+			alloc++; next }
+		/Call Trace:/ && block == "" {
+			if (waiting["?"] > 0) {
+				waiting["?"]--; block = "fault"; site = ""
+				attr = names[++taken]
+				next
+			}
+			if (alloc > 0) { alloc--; block = "alloc"; next }
+		}
 		block != "" && /<\/TASK>/ {
 			if (block == "fault" && attr == "failslab")
 				print "site", site == "" ? "(none)" : site
@@ -279,7 +292,7 @@ check_kmemleak() {
 # --- main --------------------------------------------------------------------
 
 failslab_defaults
-ramdisks 4 64 || die "no ramdisks"
+ramdisks 8 32 || die "no ramdisks"
 dmesg_mark
 quiet_start
 if walks; then ok failslab_walks_end_cleanly; else not_ok failslab_walks_end_cleanly; fi
