@@ -8,6 +8,8 @@
 #                     test, one VM boot running every test, the crash test
 #   make check-debug  the same on a debug kernel (KASAN, lockdep, kmemleak),
 #                     built once from Debian's linux-source into the cache
+#   make fuzz         the ioctl fuzzer on the debug kernel, 10^6 calls
+#   make torture      I/O under concurrent commands on the debug kernel
 #   make demo         boot the VM and show what dmx does
 #   make bench        dmx against the stock device-mapper, same VM boot
 #   make lint         checkpatch.pl and sparse
@@ -24,7 +26,7 @@ KDIR ?= /usr/src/linux-headers-$(DMX_ABI)
 # The kernels make check runs on (tests/vm/kernel.sh): 6.1 and/or 6.12.
 KERNELS ?= 6.1 6.12
 
-.PHONY: all modules check check-debug demo bench lint install clean deps tests
+.PHONY: all modules check check-debug demo bench lint install clean deps tests fuzz torture
 
 all: modules
 
@@ -37,6 +39,7 @@ deps:
 
 tests:
 	sh tests/vm/build-tests.sh
+	sh tests/fuzz/build.sh
 
 check: deps
 	$(MAKE) tests
@@ -45,6 +48,14 @@ check: deps
 check-debug: deps
 	$(MAKE) tests
 	sh tests/vm/run.sh --mode check --kernel debug --timeout 5400
+
+fuzz: deps
+	$(MAKE) tests
+	sh tests/fuzz/run.sh
+
+torture: deps
+	$(MAKE) tests
+	sh tests/torture/run.sh
 
 demo: deps
 	$(MAKE) tests

@@ -300,6 +300,8 @@ int snap_store_load(struct snap_store *st,
 	}
 	if (st->chunk_size != chunk_size) {
 		pr_err(SNAP_PREFIX "chunk size on disk changed since the table was loaded\n");
+		/* The buffers are sized for ours: a retry must not use the other. */
+		st->chunk_size = chunk_size;
 		return -EINVAL;
 	}
 	if (st->fresh)

@@ -209,6 +209,8 @@ install_tests() {
 		case ${d%/} in */build | */c | */vm | */sh) continue ;; esac
 		cp -R "${d%/}" "$ROOT/tests/"
 	done
+	# Programs the stress tests run (tests/fuzz/build.sh), not tests.
+	if [ -d "$DMX_BUILD/tools" ]; then cp -R "$DMX_BUILD/tools" "$ROOT/tests/tools"; fi
 	cp "$VM_DIR/init" "$ROOT/init"
 	chmod 755 "$ROOT/init"
 }

@@ -18,6 +18,8 @@
 #                   (default); 6.12, the series of Debian 13, from
 #                   bookworm-backports; debug, the debug kernel (KASAN,
 #                   lockdep, kmemleak; built once by tests/vm/debug-kernel.sh)
+#   DMX_GUEST_ARGS  (environment) more words for the guest's command line:
+#                   settings of the tests, e.g. dmx.fuzz=100000
 #
 # dmx.ko is built for the guest kernel from the tree's sources, in
 # ${DMX_BUILD:-tests/build}/module/<abi>/ (tests/vm/initramfs.sh), unless
@@ -42,7 +44,7 @@ TROUBLE='dmx-leak: unreferenced object|BUG:|kernel BUG at|BUG [^ ]+ \(.*[Tt]aint
 KLINE='^\[ *[0-9]+\.[0-9]+\] '
 
 usage() {
-	sed -n '3,20s/^# \{0,1\}//p' "$0" >&2
+	sed -n '3,22s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -75,6 +77,8 @@ kernel_cmdline() {
 	[ -z "$FILTER" ] || printf ' dmx.filter=%s' "$FILTER"
 	[ -z "$TEST_TIMEOUT" ] || printf ' dmx.timeout=%s' "$TEST_TIMEOUT"
 	[ -z "$STOCK" ] || printf ' dmx.stock=1'
+	# Settings for the tests themselves, e.g. dmx.fuzz=100000.
+	[ -z "${DMX_GUEST_ARGS:-}" ] || printf ' %s' "$DMX_GUEST_ARGS"
 }
 
 # boot: run the VM; the console goes to console.log (and to the terminal in
