@@ -18,18 +18,7 @@ FIXTURE(robust) {
 	int fd;
 };
 
-FIXTURE_SETUP(robust)
-{
-	self->fd = dmx_open_control();
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", DMX_CONTROL_PATH,
-				      strerror(errno));
-}
-
-FIXTURE_TEARDOWN(robust)
-{
-	dmx_cleanup(self->fd);
-	close(self->fd);
-}
+DMX_SETUP_AND_TEARDOWN(robust)
 
 /* "major:minor" of a mapped device into buf. */
 static int dm_devno(int ctl, const char *name, char *buf, size_t size)
@@ -40,43 +29,6 @@ static int dm_devno(int ctl, const char *name, char *buf, size_t size)
 		return -ENXIO;
 	snprintf(buf, size, "%u:%u", dmx_dev_major(dev), dmx_dev_minor(dev));
 	return 0;
-}
-
-/* One field of /proc/<pid>/stat: the state letter, or 0. */
-static char task_state(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
-}
-
-/*
- * Waits until pid sleeps uninterruptibly (waiting for its I/O), at most
- * ms.  A block-device read in D state has its bio submitted.
- */
-static bool wait_in_io(pid_t pid, int ms)
-{
-	struct pollfd none = { .fd = -1 };
-	int waited;
-
-	for (waited = 0; waited < ms; waited += 10) {
-		if (task_state(pid) == 'D')
-			return true;
-		poll(&none, 0, 10);
-	}
-	return false;
 }
 
 /* --- readers of a table that resume swaps out ------------------------------ */
@@ -433,10 +385,10 @@ static const char *drain_start(int ctl, struct drain_setup *d)
 
 	d->io = (struct dmx_io_arg){ dmx_dev_of(ctl, d->upper), 0, 4096, false };
 	if (dmx_bg_start(&d->reader, dmx_direct_io, &d->io) ||
-	    !wait_in_io(d->reader.pid, DMX_FINISH_MS))
+	    !dmx_bg_in_io(&d->reader))
 		return "the read never went in flight";
 	if (dmx_bg_start(&d->suspender, suspend_upper, d) ||
-	    dmx_bg_wait(&d->suspender, DMX_BLOCKED_MS))
+	    !dmx_bg_blocked(&d->suspender))
 		return "the suspend did not wait for the read";
 	return NULL;
 }

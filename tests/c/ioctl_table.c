@@ -15,18 +15,7 @@ FIXTURE(table) {
 	int fd;
 };
 
-FIXTURE_SETUP(table)
-{
-	self->fd = dmx_open_control();
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", DMX_CONTROL_PATH,
-				      strerror(errno));
-}
-
-FIXTURE_TEARDOWN(table)
-{
-	dmx_cleanup(self->fd);
-	close(self->fd);
-}
+DMX_SETUP_AND_TEARDOWN(table)
 
 /* Size in bytes of a device, through BLKGETSIZE64; -errno on failure. */
 static long long dev_bytes(int ctl, const char *name)
@@ -68,8 +57,7 @@ TEST_F(table, load_stages_inactive_table)
 	uint64_t len;
 
 	ASSERT_EQ(0, dmx_create(self->fd, dmx_name(name, "stage")));
-	dmx_req_init(&r, name);
-	ASSERT_EQ(0, dmx_req_add_lines(&r, &zero, 1));
+	ASSERT_EQ(0, dmx_req_table(&r, name, &zero, 1));
 	ASSERT_EQ(0, dmx_call(self->fd, DM_TABLE_LOAD, &r));
 	EXPECT_TRUE(r.io.flags & DM_INACTIVE_PRESENT_FLAG);
 	EXPECT_FALSE(r.io.flags & DM_ACTIVE_PRESENT_FLAG);
@@ -253,7 +241,7 @@ TEST_F(table, load_does_not_suspend)
 	ASSERT_EQ(0, dmx_suspend(self->fd, lower));
 	io = (struct dmx_io_arg){ dmx_dev_of(self->fd, upper), 0, 4096, false };
 	ASSERT_EQ(0, dmx_bg_start(&reader, dmx_direct_io, &io));
-	ASSERT_FALSE(dmx_bg_wait(&reader, DMX_BLOCKED_MS))
+	ASSERT_TRUE(dmx_bg_in_io(&reader))
 		TH_LOG("read finished while the device below was suspended");
 
 	la = (struct load_arg){ self->fd, upper };
@@ -387,8 +375,7 @@ TEST_F(table, load_target_count_zero_is_einval)
 	struct dmx_req r;
 
 	ASSERT_EQ(0, dmx_create(self->fd, dmx_name(name, "count")));
-	dmx_req_init(&r, name);
-	ASSERT_EQ(0, dmx_req_add_lines(&r, &zero, 1));
+	ASSERT_EQ(0, dmx_req_table(&r, name, &zero, 1));
 	r.io.target_count = 0;
 	EXPECT_EQ(-EINVAL, dmx_call(self->fd, DM_TABLE_LOAD, &r));
 }
@@ -403,21 +390,18 @@ TEST_F(table, load_target_count_too_high_is_einval)
 	ASSERT_EQ(0, dmx_create(self->fd, dmx_name(name, "count")));
 
 	/* The request ends right after the only spec. */
-	dmx_req_init(&r, name);
-	ASSERT_EQ(0, dmx_req_add_lines(&r, &zero, 1));
+	ASSERT_EQ(0, dmx_req_table(&r, name, &zero, 1));
 	r.io.target_count = 2;
 	r.io.data_size = r.io.data_start + r.pos;
 	EXPECT_EQ(-EINVAL, dmx_call(self->fd, DM_TABLE_LOAD, &r));
 
 	/* Zeroes where the second spec should be. */
-	dmx_req_init(&r, name);
-	ASSERT_EQ(0, dmx_req_add_lines(&r, &zero, 1));
+	ASSERT_EQ(0, dmx_req_table(&r, name, &zero, 1));
 	r.io.target_count = 2;
 	EXPECT_EQ(-EINVAL, dmx_call(self->fd, DM_TABLE_LOAD, &r));
 
 	/* Far more than could fit. */
-	dmx_req_init(&r, name);
-	ASSERT_EQ(0, dmx_req_add_lines(&r, &zero, 1));
+	ASSERT_EQ(0, dmx_req_table(&r, name, &zero, 1));
 	r.io.target_count = 1000000;
 	EXPECT_EQ(-EINVAL, dmx_call(self->fd, DM_TABLE_LOAD, &r));
 }
@@ -438,16 +422,14 @@ TEST_F(table, load_bad_spec_next_is_einval)
 
 	ASSERT_EQ(0, dmx_create(self->fd, dmx_name(name, "next")));
 	for (i = 0; i < ARRAY_SIZE(nexts); i++) {
-		dmx_req_init(&r, name);
-		ASSERT_EQ(0, dmx_req_add_lines(&r, two, 2));
+		ASSERT_EQ(0, dmx_req_table(&r, name, two, 2));
 		first = (struct dm_target_spec *)r.data;
 		first->next = nexts[i];
 		EXPECT_EQ(-EINVAL, dmx_call(self->fd, DM_TABLE_LOAD, &r))
 			TH_LOG("next %u", nexts[i]);
 	}
 	/* Unchanged, the same request loads. */
-	dmx_req_init(&r, name);
-	ASSERT_EQ(0, dmx_req_add_lines(&r, two, 2));
+	ASSERT_EQ(0, dmx_req_table(&r, name, two, 2));
 	EXPECT_EQ(0, dmx_call(self->fd, DM_TABLE_LOAD, &r));
 }
 
@@ -459,8 +441,7 @@ TEST_F(table, load_unterminated_params_is_einval)
 	struct dmx_req r;
 
 	ASSERT_EQ(0, dmx_create(self->fd, dmx_name(name, "unterm")));
-	dmx_req_init(&r, name);
-	ASSERT_EQ(0, dmx_req_add_lines(&r, &zero, 1));
+	ASSERT_EQ(0, dmx_req_table(&r, name, &zero, 1));
 	spec = (struct dm_target_spec *)r.data;
 	memset(spec + 1, 'p', 16);
 	r.io.data_size = r.io.data_start + sizeof(*spec) + 16;
@@ -475,8 +456,7 @@ TEST_F(table, load_unterminated_target_type_is_einval)
 	struct dmx_req r;
 
 	ASSERT_EQ(0, dmx_create(self->fd, dmx_name(name, "unterm")));
-	dmx_req_init(&r, name);
-	ASSERT_EQ(0, dmx_req_add_lines(&r, &zero, 1));
+	ASSERT_EQ(0, dmx_req_table(&r, name, &zero, 1));
 	spec = (struct dm_target_spec *)r.data;
 	memcpy(spec->target_type, "zerozerozerozero", DM_MAX_TYPE_NAME);
 	EXPECT_EQ(-EINVAL, dmx_call(self->fd, DM_TABLE_LOAD, &r));
@@ -987,9 +967,8 @@ TEST_F(table, secure_data_wipes_table_from_buffer)
 	struct dmx_req r;
 
 	ASSERT_EQ(0, dmx_create(self->fd, dmx_name(name, "secure")));
-	dmx_req_init(&r, name);
+	ASSERT_EQ(0, dmx_req_table(&r, name, &line, 1));
 	r.io.flags = DM_SECURE_DATA_FLAG;
-	ASSERT_EQ(0, dmx_req_add_lines(&r, &line, 1));
 	ASSERT_TRUE(memmem(r.data, r.pos, SECRET, strlen(SECRET)) != NULL);
 	ASSERT_EQ(0, dmx_call(self->fd, DM_TABLE_LOAD, &r));
 
@@ -1008,9 +987,8 @@ TEST_F(table, secure_data_wipes_buffer_on_failure)
 	struct dmx_req r;
 	size_t size;
 
-	dmx_req_init(&r, "dmxt-no-such-device");
+	ASSERT_EQ(0, dmx_req_table(&r, "dmxt-no-such-device", &line, 1));
 	r.io.flags = DM_SECURE_DATA_FLAG;
-	ASSERT_EQ(0, dmx_req_add_lines(&r, &line, 1));
 	size = r.io.data_start + r.pos;
 	r.io.data_size = size;
 	memset(r.data + r.pos, 0xaa, 64);
