@@ -6,7 +6,7 @@
  * list of them: tests/c/ioctl_targets.c checks it against
  * LIST_VERSIONS and GET_TARGET_VERSION, tests/sh/00-module.sh against
  * `dmsetup targets` (through `dmxt targets`).  A new target adds its
- * line here.
+ * line here, before the NULL that ends the list.
  */
 #ifndef DMX_TARGETS_H
 #define DMX_TARGETS_H
@@ -24,9 +24,7 @@ static const struct dmx_target_version dmx_expected_targets[] = {
 	{ "snapshot-origin",	{ 1, 9, 0 } },
 	{ "snapshot",		{ 1, 16, 0 } },
 	{ "snapshot-merge",	{ 1, 5, 0 } },
+	{ NULL }
 };
-
-#define DMX_EXPECTED_TARGETS \
-	(sizeof(dmx_expected_targets) / sizeof(dmx_expected_targets[0]))
 
 #endif /* DMX_TARGETS_H */

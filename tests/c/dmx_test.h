@@ -62,7 +62,8 @@
  * The bound on every wait for something that must happen (an operation
  * finishing, a process going to sleep, a device going away): far
  * beyond what it takes even in an emulated guest, well inside the
- * hung-task watchdog.  Never a wait that decides a verdict by itself.
+ * hung-task watchdog.  Running out is the failure of something that
+ * had to happen, never the proof that something waits.
  */
 #define DMX_FINISH_MS		10000
 
@@ -499,6 +500,37 @@ static inline int dmx_make_node(uint64_t dev, char *path)
 	return 0;
 }
 
+/* "major:minor" of the mapped device name into buf; 0 or -ENXIO. */
+static inline int dmx_devno(int ctl, const char *name, char *buf, size_t size)
+{
+	uint64_t dev = dmx_dev_of(ctl, name);
+
+	if (!dev)
+		return -ENXIO;
+	snprintf(buf, size, "%u:%u", dmx_dev_major(dev), dmx_dev_minor(dev));
+	return 0;
+}
+
+/*
+ * lower (zero) and upper (linear onto all of lower), both len sectors,
+ * named with dmx_name() from the tags "lower" and "upper".
+ */
+static inline int dmx_create_stack(int ctl, char *lower, char *upper,
+				   uint64_t len)
+{
+	char params[64];
+	struct dmx_line line = { 0, len, "linear", params };
+	int ret;
+
+	ret = dmx_create_zero(ctl, dmx_name(lower, "lower"), len);
+	if (!ret)
+		ret = dmx_devno(ctl, lower, params, sizeof(params) - 2);
+	if (ret)
+		return ret;
+	strcat(params, " 0");
+	return dmx_create_table(ctl, dmx_name(upper, "upper"), &line, 1);
+}
+
 /*
  * Opens the block device dev through a node of our own.  The fd is
  * closed by dmx_cleanup() unless the test closes it with
@@ -623,6 +655,26 @@ static inline bool dmx_bg_wait(struct dmx_bg *bg, int ms)
 		bg->result = -EPIPE;
 	bg->done = true;
 	return true;
+}
+
+/* A device command in a child: which control fd, which device. */
+struct dmx_cmd_arg {
+	int ctl;
+	const char *name;
+};
+
+static inline long dmx_suspend_in_child(void *p)
+{
+	struct dmx_cmd_arg *a = p;
+
+	return dmx_suspend(a->ctl, a->name);
+}
+
+static inline long dmx_remove_in_child(void *p)
+{
+	struct dmx_cmd_arg *a = p;
+
+	return dmx_remove(a->ctl, a->name);
 }
 
 /* The state letter of a process (R, S, D, Z...) in /proc/PID/stat, or 0. */

@@ -200,18 +200,6 @@ TEST_F(ev, dev_wait_is_interrupted_by_signal)
 	EXPECT_EQ(-EINTR, bg.result);
 }
 
-struct remove_arg {
-	int ctl;
-	const char *name;
-};
-
-static long remove_in_child(void *p)
-{
-	struct remove_arg *a = p;
-
-	return dmx_remove(a->ctl, a->name);
-}
-
 /*
  * Removing a device with a live table raises a last event on it, which
  * ends a DEV_WAIT on it; the removal does not wait for ever on the
@@ -221,7 +209,7 @@ TEST_F(ev, remove_wakes_dev_wait)
 {
 	char name[DM_NAME_LEN];
 	struct dmx_bg waiter, remover;
-	struct remove_arg ra;
+	struct dmx_cmd_arg ra;
 	struct wait_arg wa;
 
 	ASSERT_EQ(0, dmx_create_zero(self->fd, dmx_name(name, "wait"), 64));
@@ -230,8 +218,8 @@ TEST_F(ev, remove_wakes_dev_wait)
 	ASSERT_EQ(0, dmx_bg_start(&waiter, dev_wait, &wa));
 	ASSERT_TRUE(dmx_bg_blocked(&waiter));
 
-	ra = (struct remove_arg){ self->fd, name };
-	ASSERT_EQ(0, dmx_bg_start(&remover, remove_in_child, &ra));
+	ra = (struct dmx_cmd_arg){ self->fd, name };
+	ASSERT_EQ(0, dmx_bg_start(&remover, dmx_remove_in_child, &ra));
 	/* Well short of the hung-task watchdog, should it hang. */
 	if (!dmx_bg_wait(&remover, 5000)) {
 		/* Unstick it by ending the waiter, then fail. */

@@ -20,17 +20,6 @@ FIXTURE(robust) {
 
 DMX_SETUP_AND_TEARDOWN(robust)
 
-/* "major:minor" of a mapped device into buf. */
-static int dm_devno(int ctl, const char *name, char *buf, size_t size)
-{
-	uint64_t dev = dmx_dev_of(ctl, name);
-
-	if (!dev)
-		return -ENXIO;
-	snprintf(buf, size, "%u:%u", dmx_dev_major(dev), dmx_dev_minor(dev));
-	return 0;
-}
-
 /* --- readers of a table that resume swaps out ------------------------------ */
 
 #define SWAP_ROUNDS	100
@@ -263,10 +252,10 @@ TEST_F(robust, load_refuses_loop_through_active_table)
 	if (dmx_is_stock())
 		SKIP(return, "the stock dm accepts table loops");
 	ASSERT_EQ(0, dmx_create_zero(self->fd, dmx_name(a, "loopa"), 1024));
-	ASSERT_EQ(0, dm_devno(self->fd, a, adev, sizeof(adev)));
+	ASSERT_EQ(0, dmx_devno(self->fd, a, adev, sizeof(adev)));
 	snprintf(params, sizeof(params), "%s 0", adev);
 	ASSERT_EQ(0, dmx_create_table(self->fd, dmx_name(b, "loopb"), &line, 1));
-	ASSERT_EQ(0, dm_devno(self->fd, b, bdev, sizeof(bdev)));
+	ASSERT_EQ(0, dmx_devno(self->fd, b, bdev, sizeof(bdev)));
 
 	/* A onto B, which maps A. */
 	snprintf(params, sizeof(params), "%s 0", bdev);
@@ -282,8 +271,8 @@ TEST_F(robust, load_refuses_loop_through_inactive_table)
 		SKIP(return, "the stock dm accepts table loops");
 	ASSERT_EQ(0, dmx_create_zero(self->fd, dmx_name(a, "loopa"), 1024));
 	ASSERT_EQ(0, dmx_create_zero(self->fd, dmx_name(b, "loopb"), 1024));
-	ASSERT_EQ(0, dm_devno(self->fd, a, adev, sizeof(adev)));
-	ASSERT_EQ(0, dm_devno(self->fd, b, bdev, sizeof(bdev)));
+	ASSERT_EQ(0, dmx_devno(self->fd, a, adev, sizeof(adev)));
+	ASSERT_EQ(0, dmx_devno(self->fd, b, bdev, sizeof(bdev)));
 
 	/* B's inactive table maps A: a resume would make it live. */
 	snprintf(params, sizeof(params), "%s 0", adev);
@@ -301,14 +290,14 @@ TEST_F(robust, load_refuses_loop_through_three_devices)
 	if (dmx_is_stock())
 		SKIP(return, "the stock dm accepts table loops");
 	ASSERT_EQ(0, dmx_create_zero(self->fd, dmx_name(n[0], "loop0"), 1024));
-	ASSERT_EQ(0, dm_devno(self->fd, n[0], dev[0], sizeof(dev[0])));
+	ASSERT_EQ(0, dmx_devno(self->fd, n[0], dev[0], sizeof(dev[0])));
 	/* loop1 -> loop0, loop2 -> loop1 */
 	for (i = 1; i < 3; i++) {
 		snprintf(params, sizeof(params), "%s 0", dev[i - 1]);
 		ASSERT_EQ(0, dmx_create_table(self->fd,
 					      dmx_name(n[i], i == 1 ? "loop1" : "loop2"),
 					      &line, 1));
-		ASSERT_EQ(0, dm_devno(self->fd, n[i], dev[i], sizeof(dev[i])));
+		ASSERT_EQ(0, dmx_devno(self->fd, n[i], dev[i], sizeof(dev[i])));
 	}
 	/* loop0 -> loop2 closes the circle. */
 	snprintf(params, sizeof(params), "%s 0", dev[2]);
@@ -325,10 +314,10 @@ TEST_F(robust, load_accepts_diamond_that_is_no_loop)
 	};
 
 	ASSERT_EQ(0, dmx_create_zero(self->fd, dmx_name(n[0], "base"), 1024));
-	ASSERT_EQ(0, dm_devno(self->fd, n[0], dev[0], sizeof(dev[0])));
+	ASSERT_EQ(0, dmx_devno(self->fd, n[0], dev[0], sizeof(dev[0])));
 	snprintf(p0, sizeof(p0), "%s 0", dev[0]);
 	ASSERT_EQ(0, dmx_create_table(self->fd, dmx_name(n[1], "mid"), &one, 1));
-	ASSERT_EQ(0, dm_devno(self->fd, n[1], dev[1], sizeof(dev[1])));
+	ASSERT_EQ(0, dmx_devno(self->fd, n[1], dev[1], sizeof(dev[1])));
 	/* top maps base directly and through mid. */
 	snprintf(p1, sizeof(p1), "%s 0", dev[1]);
 	EXPECT_EQ(0, dmx_create_table(self->fd, dmx_name(n[2], "top"), two, 2));
@@ -375,7 +364,7 @@ static const char *drain_start(int ctl, struct drain_setup *d)
 		return "no ram0";
 	snprintf(params, sizeof(params), "%s 0", ram0);
 	if (dmx_create_table(ctl, dmx_name(d->lower, "drainlow"), &line, 1) ||
-	    dm_devno(ctl, d->lower, d->lower_dev, sizeof(d->lower_dev)))
+	    dmx_devno(ctl, d->lower, d->lower_dev, sizeof(d->lower_dev)))
 		return "cannot create the lower device";
 	snprintf(params, sizeof(params), "%s 0", d->lower_dev);
 	if (dmx_create_table(ctl, dmx_name(d->upper, "drainup"), &line, 1))
@@ -500,7 +489,7 @@ static int create_failing_stripes(int ctl, char *failing, char *striped,
 
 	ret = dmx_create_table(ctl, dmx_name(failing, "fail"), &err, 1);
 	if (!ret)
-		ret = dm_devno(ctl, failing, devno, size);
+		ret = dmx_devno(ctl, failing, devno, size);
 	if (ret)
 		return ret;
 	snprintf(params, sizeof(params), "2 8 %s 0 %s 1024", devno, devno);

@@ -46,23 +46,6 @@ static int create_on_ram0(int fd, char *name, uint64_t len)
 	return dmx_create_table(fd, dmx_name(name, "ram"), &line, 1);
 }
 
-/* Makes lower (zero) and upper (linear onto lower), both 2048 sectors. */
-static int make_stack(int fd, char *lower, char *upper)
-{
-	char params[64];
-	struct dmx_line line = { 0, 2048, "linear", params };
-	uint64_t dev;
-	int ret;
-
-	ret = dmx_create_zero(fd, dmx_name(lower, "lower"), 2048);
-	if (ret)
-		return ret;
-	dev = dmx_dev_of(fd, lower);
-	snprintf(params, sizeof(params), "%u:%u 0", dmx_dev_major(dev),
-		 dmx_dev_minor(dev));
-	return dmx_create_table(fd, dmx_name(upper, "upper"), &line, 1);
-}
-
 TEST_F(susp, suspend_sets_flag_and_resume_clears_it)
 {
 	char name[DM_NAME_LEN];
@@ -207,18 +190,6 @@ TEST_F(susp, held_io_goes_to_new_table_on_resume)
 	EXPECT_EQ(-EIO, bg.result);
 }
 
-struct suspend_arg {
-	int ctl;
-	const char *name;
-};
-
-static long suspend_in_child(void *p)
-{
-	struct suspend_arg *a = p;
-
-	return dmx_suspend(a->ctl, a->name);
-}
-
 /*
  * Suspend returns only once the I/O in flight has completed: with a
  * read in flight through upper (held in the suspended lower device),
@@ -228,18 +199,18 @@ TEST_F(susp, suspend_waits_for_in_flight_io)
 {
 	char lower[DM_NAME_LEN], upper[DM_NAME_LEN];
 	struct dmx_bg reader, suspender;
-	struct suspend_arg sa;
+	struct dmx_cmd_arg sa;
 	struct dmx_io_arg a;
 	struct dm_ioctl io;
 
-	ASSERT_EQ(0, make_stack(self->fd, lower, upper));
+	ASSERT_EQ(0, dmx_create_stack(self->fd, lower, upper, 2048));
 	ASSERT_EQ(0, dmx_suspend(self->fd, lower));
 	ASSERT_EQ(0, start_io(&reader, &a, dmx_dev_of(self->fd, upper), false,
 			      NULL));
 	ASSERT_TRUE(dmx_bg_in_io(&reader));
 
-	sa = (struct suspend_arg){ self->fd, upper };
-	ASSERT_EQ(0, dmx_bg_start(&suspender, suspend_in_child, &sa));
+	sa = (struct dmx_cmd_arg){ self->fd, upper };
+	ASSERT_EQ(0, dmx_bg_start(&suspender, dmx_suspend_in_child, &sa));
 	EXPECT_TRUE(dmx_bg_blocked(&suspender))
 		TH_LOG("suspend returned with I/O in flight: %ld",
 		       suspender.result);
@@ -257,13 +228,13 @@ TEST_F(susp, suspend_waits_for_in_flight_io)
 TEST_F(susp, suspend_without_io_does_not_wait)
 {
 	char lower[DM_NAME_LEN], upper[DM_NAME_LEN];
-	struct suspend_arg sa;
+	struct dmx_cmd_arg sa;
 	struct dmx_bg bg;
 
-	ASSERT_EQ(0, make_stack(self->fd, lower, upper));
+	ASSERT_EQ(0, dmx_create_stack(self->fd, lower, upper, 2048));
 	ASSERT_EQ(0, dmx_suspend(self->fd, lower));
-	sa = (struct suspend_arg){ self->fd, upper };
-	ASSERT_EQ(0, dmx_bg_start(&bg, suspend_in_child, &sa));
+	sa = (struct dmx_cmd_arg){ self->fd, upper };
+	ASSERT_EQ(0, dmx_bg_start(&bg, dmx_suspend_in_child, &sa));
 	ASSERT_TRUE(dmx_bg_wait(&bg, DMX_FINISH_MS));
 	EXPECT_EQ(0, bg.result);
 }
@@ -278,13 +249,6 @@ TEST_F(susp, remove_suspended_device)
 	EXPECT_EQ(-ENXIO, dmx_status(self->fd, name, NULL));
 }
 
-static long remove_in_child(void *p)
-{
-	struct suspend_arg *a = p;
-
-	return dmx_remove(a->ctl, a->name);
-}
-
 /*
  * A suspended device holding I/O is still open (by whoever issued the
  * I/O), so removing it is EBUSY, at once, and the I/O completes on
@@ -296,7 +260,7 @@ TEST_F(susp, remove_suspended_device_with_held_io_is_ebusy)
 {
 	char name[DM_NAME_LEN];
 	struct dmx_bg reader, remover;
-	struct suspend_arg sa;
+	struct dmx_cmd_arg sa;
 	struct dmx_io_arg a;
 
 	ASSERT_EQ(0, dmx_create_zero(self->fd, dmx_name(name, "rm"), 2048));
@@ -305,8 +269,8 @@ TEST_F(susp, remove_suspended_device_with_held_io_is_ebusy)
 			      NULL));
 	ASSERT_TRUE(dmx_bg_in_io(&reader));
 
-	sa = (struct suspend_arg){ self->fd, name };
-	ASSERT_EQ(0, dmx_bg_start(&remover, remove_in_child, &sa));
+	sa = (struct dmx_cmd_arg){ self->fd, name };
+	ASSERT_EQ(0, dmx_bg_start(&remover, dmx_remove_in_child, &sa));
 	ASSERT_TRUE(dmx_bg_wait(&remover, DMX_FINISH_MS))
 		TH_LOG("remove of a suspended device with held I/O hangs");
 	EXPECT_EQ(-EBUSY, remover.result);
@@ -325,17 +289,17 @@ TEST_F(susp, remove_lower_device_with_held_io_is_ebusy)
 {
 	char lower[DM_NAME_LEN], upper[DM_NAME_LEN];
 	struct dmx_bg reader, remover;
-	struct suspend_arg sa;
+	struct dmx_cmd_arg sa;
 	struct dmx_io_arg a;
 
-	ASSERT_EQ(0, make_stack(self->fd, lower, upper));
+	ASSERT_EQ(0, dmx_create_stack(self->fd, lower, upper, 2048));
 	ASSERT_EQ(0, dmx_suspend(self->fd, lower));
 	ASSERT_EQ(0, start_io(&reader, &a, dmx_dev_of(self->fd, upper), false,
 			      NULL));
 	ASSERT_TRUE(dmx_bg_in_io(&reader));
 
-	sa = (struct suspend_arg){ self->fd, lower };
-	ASSERT_EQ(0, dmx_bg_start(&remover, remove_in_child, &sa));
+	sa = (struct dmx_cmd_arg){ self->fd, lower };
+	ASSERT_EQ(0, dmx_bg_start(&remover, dmx_remove_in_child, &sa));
 	ASSERT_TRUE(dmx_bg_wait(&remover, DMX_FINISH_MS));
 	EXPECT_EQ(-EBUSY, remover.result);
 

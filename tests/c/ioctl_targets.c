@@ -63,11 +63,11 @@ static int get_target_version(int fd, const char *type, struct dmx_req *r)
  */
 static void load_expected_targets(int fd)
 {
+	const struct dmx_target_version *t;
 	struct dmx_req r;
-	unsigned int i;
 
-	for (i = 0; dmx_is_stock() && i < DMX_EXPECTED_TARGETS; i++)
-		get_target_version(fd, dmx_expected_targets[i].name, &r);
+	for (t = dmx_expected_targets; dmx_is_stock() && t->name; t++)
+		get_target_version(fd, t->name, &r);
 }
 
 /* A versions reply lists the expected target t, at its exact version. */
@@ -88,15 +88,15 @@ static void expect_target(struct __test_metadata *_metadata,
 
 TEST_F(tgt, list_versions_lists_builtin_targets)
 {
+	const struct dmx_target_version *t;
 	struct dmx_req r;
-	unsigned int i;
 
 	load_expected_targets(self->fd);
 	ASSERT_EQ(0, list_versions(self->fd, &r));
 	EXPECT_FALSE(r.io.flags & DM_BUFFER_FULL_FLAG);
-	ASSERT_LE((int)DMX_EXPECTED_TARGETS, walk_versions(&r, NULL, NULL));
-	for (i = 0; i < DMX_EXPECTED_TARGETS; i++)
-		expect_target(_metadata, &r, &dmx_expected_targets[i]);
+	ASSERT_LT(0, walk_versions(&r, NULL, NULL));
+	for (t = dmx_expected_targets; t->name; t++)
+		expect_target(_metadata, &r, t);
 }
 
 TEST_F(tgt, list_versions_small_buffer_sets_buffer_full)
@@ -119,10 +119,8 @@ TEST_F(tgt, get_target_version_reports_one_target)
 	const struct dmx_target_version *t;
 	struct dm_target_versions got;
 	struct dmx_req r;
-	unsigned int i;
 
-	for (i = 0; i < DMX_EXPECTED_TARGETS; i++) {
-		t = &dmx_expected_targets[i];
+	for (t = dmx_expected_targets; t->name; t++) {
 		memset(&got, 0xff, sizeof(got));
 		ASSERT_EQ(0, get_target_version(self->fd, t->name, &r))
 			TH_LOG("%s", t->name);

@@ -25,7 +25,7 @@
 #include "dmx_test.h"
 #include "dmx_targets.h"
 
-static int usage(void)
+static int bad_usage(void)
 {
 	fprintf(stderr, "usage: dmxt ramdisks COUNT MB | wait-gone NAME | is-stock |\n"
 		"       wait-in-io PID | targets | resume-all | remove-all\n");
@@ -37,7 +37,7 @@ static int cmd_ramdisks(const char *count, const char *mb)
 	int n = atoi(count), size = atoi(mb);
 
 	if (n < 1 || size < 1)
-		return usage();
+		return bad_usage();
 	return dmx_ramdisks_n(n, size) ? 1 : 0;
 }
 
@@ -118,8 +118,7 @@ static int cmd_targets(void)
 {
 	const struct dmx_target_version *t;
 
-	for (t = dmx_expected_targets;
-	     t < dmx_expected_targets + DMX_EXPECTED_TARGETS; t++)
+	for (t = dmx_expected_targets; t->name; t++)
 		printf("%s v%u.%u.%u\n", t->name, t->version[0], t->version[1],
 		       t->version[2]);
 	return 0;
@@ -140,5 +139,5 @@ int main(int argc, char **argv)
 	if (argc == 2 && (!strcmp(argv[1], "resume-all") ||
 			  !strcmp(argv[1], "remove-all")))
 		return cmd_all(argv[1]);
-	return usage();
+	return bad_usage();
 }

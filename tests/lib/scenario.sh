@@ -229,6 +229,8 @@ sector_head() {
 		tr -c '[:print:]' '.'
 }
 
+# --- filesystems ---------------------------------------------------
+
 # fsck_clean DEV: `fsck.ext4 -f -n DEV` finds nothing to fix; else what
 # it says.
 fsck_clean() {
@@ -240,7 +242,7 @@ fsck_clean() {
 	return 1
 }
 
-# --- timing --------------------------------------------------------
+# --- the start of a script -----------------------------------------
 
 # scenario_start: the device-mapper under test loaded, no devices, four
 # fresh 64 MiB ramdisks, and dm_teardown after every test; the script
@@ -251,6 +253,8 @@ scenario_start() {
 	ramdisks 4 64 || die "cannot set up ramdisks"
 	TAP_TEARDOWN=dm_teardown
 }
+
+# --- timing --------------------------------------------------------
 
 # timed_check NAME CMD...: check, then a diagnostic with its run time and
 # whatever CMD left in $SCEN_NOTE (one line of facts worth seeing even

@@ -1,4 +1,5 @@
 #!/bin/sh
+# dmx-test: timeout=300
 # No I/O is lost or misdirected while tables are swapped and the device
 # is suspended and resumed under load.  A verifying writer (fio with
 # crc32c verification, or a dd writer checked with cmp afterwards) runs
