@@ -1,5 +1,5 @@
 #!/bin/sh
-# dmx-test: timeout=400
+# dmx-test: timeout=600
 # Differential test: every scenario of tests/diff/*.sh runs against the
 # stock dm-mod, then against dmx, in this one boot; the transcripts (each
 # command with its stdout, stderr and exit status) are normalised by
