@@ -1,13 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Compile-time check that include/uapi/dmx-ioctl.h is byte for byte the
- * Linux dm ioctl v4 ABI: every struct's size and every member's offset,
- * every command number and flag, compared against the system's
- * <linux/dm-ioctl.h>.  It is built for 64-bit and for 32-bit callers;
- * if it compiles, the layouts match.  Running it only reports that.
+ * include/uapi/dmx-ioctl.h is byte for byte the Linux dm ioctl v4 ABI:
+ * every struct's size and every member's offset, every command number
+ * and flag, compared against the system's <linux/dm-ioctl.h>.  Built
+ * for 64-bit and for 32-bit callers.
+ *
+ * Each item is checked twice, from one line below: at compile time
+ * (_Static_assert, so a broken header does not build), and at run time
+ * as a test of its own (abi.<item>.same_as_linux), so that the check
+ * shows item by item in the TAP output.
  */
 #include <stddef.h>
 #include <stdio.h>
+
+#include "kselftest_harness.h"
 
 /* Our header first, with every name it shares with the system's renamed. */
 #define dm_ioctl		dmx_dm_ioctl
@@ -93,13 +99,49 @@ enum ours_numbers {
 
 #include <linux/dm-ioctl.h>
 
-#define SAME_NUMBER(x) _Static_assert(ours_##x == (x), #x " differs")
+/* One item: our value and Linux's, compared at build and at run time. */
+FIXTURE(abi) {
+	int unused;
+};
+
+FIXTURE_SETUP(abi)
+{
+}
+
+FIXTURE_TEARDOWN(abi)
+{
+}
+
+FIXTURE_VARIANT(abi) {
+	unsigned long long ours;
+	unsigned long long theirs;
+	size_t built;	/* only there to hold the build-time check */
+};
+
+TEST_F(abi, same_as_linux)
+{
+	EXPECT_EQ(variant->theirs, variant->ours);
+}
+
+#define SAME_VALUE(item, our_value, linux_value, what)			\
+	FIXTURE_VARIANT_ADD(abi, item) {				\
+		.ours = (our_value),					\
+		.theirs = (linux_value),				\
+		.built = sizeof(struct {				\
+			_Static_assert((our_value) == (linux_value),	\
+				       what " differs");		\
+			char c;						\
+		}),							\
+	}
+
+#define SAME_NUMBER(x) \
+	SAME_VALUE(number_of_##x, ours_##x, x, #x)
 #define SAME_SIZE(s) \
-	_Static_assert(sizeof(struct dmx_##s) == sizeof(struct s), \
-		       "size of struct " #s " differs")
+	SAME_VALUE(size_of_##s, sizeof(struct dmx_##s), sizeof(struct s), \
+		   "size of struct " #s)
 #define SAME_OFFSET(s, m) \
-	_Static_assert(offsetof(struct dmx_##s, m) == offsetof(struct s, m), \
-		       "offset of " #s "." #m " differs")
+	SAME_VALUE(offset_of_##s##_##m, offsetof(struct dmx_##s, m), \
+		   offsetof(struct s, m), "offset of " #s "." #m)
 
 SAME_SIZE(dm_ioctl);
 SAME_OFFSET(dm_ioctl, version);
@@ -142,9 +184,12 @@ SAME_OFFSET(dm_target_msg, sector);
 SAME_OFFSET(dm_target_msg, message);
 
 /* No alignment holes: 32- and 64-bit callers see one layout. */
-_Static_assert(sizeof(struct dmx_dm_ioctl) == 312, "dm_ioctl is not 312 bytes");
-_Static_assert(sizeof(struct dmx_dm_target_spec) == 40, "dm_target_spec is not 40 bytes");
-_Static_assert(offsetof(struct dmx_dm_ioctl, dev) == 40, "dm_ioctl.dev moved");
+SAME_VALUE(dm_ioctl_is_312_bytes, sizeof(struct dmx_dm_ioctl), 312,
+	   "size of dm_ioctl against 312");
+SAME_VALUE(dm_target_spec_is_40_bytes, sizeof(struct dmx_dm_target_spec), 40,
+	   "size of dm_target_spec against 40");
+SAME_VALUE(dm_ioctl_dev_is_at_40, offsetof(struct dmx_dm_ioctl, dev), 40,
+	   "offset of dm_ioctl.dev against 40");
 
 SAME_NUMBER(DM_VERSION);
 SAME_NUMBER(DM_REMOVE_ALL);
@@ -190,9 +235,4 @@ SAME_NUMBER(DM_UUID_LEN);
 SAME_NUMBER(DM_VERSION_MAJOR);
 SAME_NUMBER(DM_VERSION_MINOR);
 
-int main(void)
-{
-	printf("1..1\nok 1 - uapi_layout_matches_linux_dm_ioctl_%zu_bit\n",
-	       sizeof(void *) * 8);
-	return 0;
-}
+TEST_HARNESS_MAIN

@@ -1,16 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Shared helpers for the ioctl-level tests: building dm ioctl v4
- * requests, the common device and table commands, ramdisks, opening a
- * mapped device by number, and work run in a child process so that a
- * test can check whether it blocks.
+ * requests, the common device and table commands, ramdisks, loop
+ * devices, opening a mapped device by number, mounts, and work run in
+ * a child process so that a test can check whether it blocks.
  *
  * Header-only: every test program is one .c file.  Functions return 0
  * or a negative errno, never abort; the tests assert on the result.
  *
  * Devices made with dmx_create() are remembered, and dmx_cleanup()
- * (called from each fixture's teardown) resumes and removes them, in
- * reverse order of creation, so stacked devices go top first.
+ * (called from each fixture's teardown, see DMX_FIXTURE) resumes and
+ * removes them, in reverse order of creation, so stacked devices go
+ * top first.
+ *
+ * The ramdisks, the wait for a device to go and the "is this the stock
+ * dm" question have one implementation each, here; the shell tests get
+ * them through tests/lib/dmxt.c (ramdisks, wait_gone, is_stock in
+ * tests/lib/tap.sh).
  */
 #ifndef DMX_TEST_H
 #define DMX_TEST_H
@@ -31,7 +37,9 @@
 #include <linux/loop.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/utsname.h>
@@ -51,9 +59,13 @@
 #define DMX_RAM_MB		64
 #define DMX_RAM_SECTORS		((uint64_t)DMX_RAM_MB * 2048)
 
-/* How long a blocked operation is given to prove it stays blocked. */
-#define DMX_BLOCKED_MS		400
-/* How long an operation that must finish is given to finish. */
+/*
+ * The bound on every wait for something that must happen (an operation
+ * finishing, a process going to sleep, a device going away): far
+ * beyond what it takes even in an emulated guest, well inside the
+ * hung-task watchdog.  Running out is the failure of something that
+ * had to happen, never the proof that something waits.
+ */
 #define DMX_FINISH_MS		10000
 
 /*
@@ -77,11 +89,20 @@ struct dmx_line {
 	const char *params;
 };
 
-/* True when the reference run uses the stock dm-mod, not dmx. */
+/*
+ * True when the device-mapper under test is the stock dm-mod (the
+ * reference runs) rather than dmx: whichever of the two is loaded, or,
+ * with neither loaded, the one the run asks for (DMX_IMPL=stock).
+ */
 static inline bool dmx_is_stock(void)
 {
-	const char *impl = getenv("DMX_IMPL");
+	const char *impl;
 
+	if (!access("/sys/module/dmx", F_OK))
+		return false;
+	if (!access("/sys/module/dm_mod", F_OK))
+		return true;
+	impl = getenv("DMX_IMPL");
 	return impl && !strcmp(impl, "stock");
 }
 
@@ -136,7 +157,8 @@ static inline void dmx_req_init(struct dmx_req *r, const char *name)
 	r->io.data_size = offsetof(struct dmx_req, pos);
 	r->io.data_start = offsetof(struct dmx_req, data);
 	if (name)
-		snprintf(r->io.name, sizeof(r->io.name), "%s", name);
+		snprintf(r->io.name, sizeof(r->io.name), "%.*s",
+			 (int)sizeof(r->io.name) - 1, name);
 }
 
 /* Same, naming the device by uuid instead. */
@@ -201,10 +223,22 @@ static inline int dmx_req_add_lines(struct dmx_req *r,
 }
 
 /*
+ * A TABLE_LOAD request of lines for name in r, not sent (tests break
+ * it first, or send it with flags of their own).
+ */
+static inline int dmx_req_table(struct dmx_req *r, const char *name,
+				const struct dmx_line *lines, unsigned int n)
+{
+	dmx_req_init(r, name);
+	return dmx_req_add_lines(r, lines, n);
+}
+
+/*
  * What this test made, for dmx_cleanup(): devices (by name, oldest
- * first), block device fds and child processes.
+ * first), block device fds, child processes, loop devices and mounts.
  */
 #define DMX_MAX_TRACKED 16
+#define DMX_PATH_LEN	64
 struct dmx_state {
 	char names[DMX_MAX_TRACKED][DM_NAME_LEN];
 	int nnames;
@@ -214,6 +248,8 @@ struct dmx_state {
 	int nchildren;
 	int loops[DMX_MAX_TRACKED];	/* loop device fds to detach */
 	int nloops;
+	char mounts[DMX_MAX_TRACKED][DMX_PATH_LEN];	/* directories */
+	int nmounts;
 };
 
 static inline struct dmx_state *dmx_state(void)
@@ -316,11 +352,10 @@ static inline int dmx_load_flags(int fd, const char *name, unsigned int flags,
 	struct dmx_req r;
 	int ret;
 
-	dmx_req_init(&r, name);
-	r.io.flags = flags;
-	ret = dmx_req_add_lines(&r, lines, n);
+	ret = dmx_req_table(&r, name, lines, n);
 	if (ret)
 		return ret;
+	r.io.flags = flags;
 	return dmx_call(fd, DM_TABLE_LOAD, &r);
 }
 
@@ -330,19 +365,26 @@ static inline int dmx_load(int fd, const char *name,
 	return dmx_load_flags(fd, name, 0, lines, n);
 }
 
-/* DEV_SUSPEND with flags: suspend if DM_SUSPEND_FLAG is among them. */
-static inline int dmx_suspend_flags(int fd, const char *name,
-				    unsigned int flags, struct dm_ioctl *out)
+/* A command without payload on name, with flags; the reply to *out. */
+static inline int dmx_call_flags(int fd, unsigned long cmd, const char *name,
+				 unsigned int flags, struct dm_ioctl *out)
 {
 	struct dmx_req r;
 	int ret;
 
 	dmx_req_init(&r, name);
 	r.io.flags = flags;
-	ret = dmx_call(fd, DM_DEV_SUSPEND, &r);
+	ret = dmx_call(fd, cmd, &r);
 	if (!ret && out)
 		*out = r.io;
 	return ret;
+}
+
+/* DEV_SUSPEND with flags: suspend if DM_SUSPEND_FLAG is among them. */
+static inline int dmx_suspend_flags(int fd, const char *name,
+				    unsigned int flags, struct dm_ioctl *out)
+{
+	return dmx_call_flags(fd, DM_DEV_SUSPEND, name, flags, out);
 }
 
 static inline int dmx_suspend(int fd, const char *name)
@@ -359,15 +401,7 @@ static inline int dmx_resume(int fd, const char *name)
 static inline int dmx_status_flags(int fd, const char *name,
 				   unsigned int flags, struct dm_ioctl *out)
 {
-	struct dmx_req r;
-	int ret;
-
-	dmx_req_init(&r, name);
-	r.io.flags = flags;
-	ret = dmx_call(fd, DM_DEV_STATUS, &r);
-	if (!ret && out)
-		*out = r.io;
-	return ret;
+	return dmx_call_flags(fd, DM_DEV_STATUS, name, flags, out);
 }
 
 static inline int dmx_status(int fd, const char *name, struct dm_ioctl *out)
@@ -465,23 +499,68 @@ static inline uint64_t dmx_dev_of(int fd, const char *name)
 }
 
 /*
- * Opens the block device dev through a private node in /tmp, so the
- * test does not depend on udev or devtmpfs naming.  The fd is closed
- * by dmx_cleanup() unless the test closes it with dmx_close_dev().
+ * A block device node of our own for dev in /tmp, its path in path (of
+ * DMX_PATH_LEN bytes), so the test depends on neither udev nor
+ * devtmpfs naming.  The caller unlinks it.  0 or -errno.
  */
-static inline int dmx_open_dev(uint64_t dev, int flags)
+static inline int dmx_make_node(uint64_t dev, char *path)
 {
-	struct dmx_state *st = dmx_state();
 	static int serial;
-	char path[64];
-	int fd, err;
 
-	snprintf(path, sizeof(path), "/tmp/dmxt-node-%d-%d", (int)getpid(),
+	snprintf(path, DMX_PATH_LEN, "/tmp/dmxt-node-%d-%d", (int)getpid(),
 		 serial++);
 	unlink(path);
 	if (mknod(path, S_IFBLK | 0600,
 		  makedev(dmx_dev_major(dev), dmx_dev_minor(dev))))
 		return -errno;
+	return 0;
+}
+
+/* "major:minor" of the mapped device name into buf; 0 or -ENXIO. */
+static inline int dmx_devno(int ctl, const char *name, char *buf, size_t size)
+{
+	uint64_t dev = dmx_dev_of(ctl, name);
+
+	if (!dev)
+		return -ENXIO;
+	snprintf(buf, size, "%u:%u", dmx_dev_major(dev), dmx_dev_minor(dev));
+	return 0;
+}
+
+/*
+ * lower (zero) and upper (linear onto all of lower), both len sectors,
+ * named with dmx_name() from the tags "lower" and "upper".
+ */
+static inline int dmx_create_stack(int ctl, char *lower, char *upper,
+				   uint64_t len)
+{
+	char params[64];
+	struct dmx_line line = { 0, len, "linear", params };
+	int ret;
+
+	ret = dmx_create_zero(ctl, dmx_name(lower, "lower"), len);
+	if (!ret)
+		ret = dmx_devno(ctl, lower, params, sizeof(params) - 2);
+	if (ret)
+		return ret;
+	strcat(params, " 0");
+	return dmx_create_table(ctl, dmx_name(upper, "upper"), &line, 1);
+}
+
+/*
+ * Opens the block device dev through a node of our own.  The fd is
+ * closed by dmx_cleanup() unless the test closes it with
+ * dmx_close_dev().
+ */
+static inline int dmx_open_dev(uint64_t dev, int flags)
+{
+	struct dmx_state *st = dmx_state();
+	char path[DMX_PATH_LEN];
+	int fd, err;
+
+	err = dmx_make_node(dev, path);
+	if (err)
+		return err;
 	fd = open(path, flags | O_CLOEXEC);
 	err = errno;
 	unlink(path);
@@ -594,6 +673,87 @@ static inline bool dmx_bg_wait(struct dmx_bg *bg, int ms)
 	return true;
 }
 
+/* A device command in a child: which control fd, which device. */
+struct dmx_cmd_arg {
+	int ctl;
+	const char *name;
+};
+
+static inline long dmx_suspend_in_child(void *p)
+{
+	struct dmx_cmd_arg *a = p;
+
+	return dmx_suspend(a->ctl, a->name);
+}
+
+static inline long dmx_remove_in_child(void *p)
+{
+	struct dmx_cmd_arg *a = p;
+
+	return dmx_remove(a->ctl, a->name);
+}
+
+/* The state letter of a process (R, S, D, Z...) in /proc/PID/stat, or 0. */
+static inline char dmx_task_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* The command name in parentheses may hold anything: skip it. */
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/*
+ * Waits, at most ms, until process pid sleeps in one of states (say
+ * "D", or "SD"); false at once if it is gone or a zombie.  A process
+ * that sleeps inside a call it made is blocked there: this is how a
+ * test sees that something waits, rather than by giving it time.
+ */
+static inline bool dmx_wait_state(pid_t pid, const char *states, int ms)
+{
+	int waited;
+
+	for (waited = 0; waited < ms; waited += 10) {
+		char st = dmx_task_state(pid);
+
+		if (!st || st == 'Z' || st == 'X')
+			return false;
+		if (strchr(states, st))
+			return true;
+		poll(NULL, 0, 10);
+	}
+	return false;
+}
+
+/*
+ * True once the child sleeps uninterruptibly without having reported
+ * its result: a child doing one block-device read or write in D state
+ * has its bio submitted and is waiting for it to complete.
+ */
+static inline bool dmx_bg_in_io(struct dmx_bg *bg)
+{
+	return dmx_wait_state(bg->pid, "D", DMX_FINISH_MS) &&
+	       !dmx_bg_wait(bg, 0);
+}
+
+/* True once the child sleeps, in any way, without having reported. */
+static inline bool dmx_bg_blocked(struct dmx_bg *bg)
+{
+	return dmx_wait_state(bg->pid, "SD", DMX_FINISH_MS) &&
+	       !dmx_bg_wait(bg, 0);
+}
+
 /* --- ramdisks ------------------------------------------------------------ */
 
 static inline long dmx_read_long(const char *path)
@@ -609,31 +769,50 @@ static inline long dmx_read_long(const char *path)
 	return strtol(buf, NULL, 10);
 }
 
+/* True if brd is loaded with count ramdisks of mb MiB. */
+static inline bool dmx_brd_has_geometry(int count, int mb)
+{
+	return dmx_read_long("/sys/module/brd/parameters/rd_nr") == count &&
+	       dmx_read_long("/sys/module/brd/parameters/rd_size") ==
+	       mb * 1024L;
+}
+
 /*
- * /dev/ram0 .. /dev/ram3 of 64 MiB each, as tap.sh's `ramdisks 4 64`
- * provides them: brd reused if it has that geometry already, else
- * (re)loaded.  Contents are not guaranteed to be zero.  0 or -1.
+ * /dev/ram0 .. /dev/ram<count-1> of mb MiB each, zeroed: brd is loaded
+ * afresh.  While something holds a ramdisk brd cannot be unloaded;
+ * then it is kept as it is (contents too) if it has that geometry.
+ * 0, or -1 with the reason on stderr.
  */
+static inline int dmx_ramdisks_n(int count, int mb)
+{
+	char cmd[96], path[32];
+	struct stat st;
+
+	if (!access("/sys/module/brd", F_OK) &&
+	    syscall(SYS_delete_module, "brd", O_NONBLOCK)) {
+		if (dmx_brd_has_geometry(count, mb))
+			return 0;
+		fprintf(stderr, "ramdisks: brd is in use with another geometry\n");
+		return -1;
+	}
+	snprintf(cmd, sizeof(cmd), "modprobe brd rd_nr=%d rd_size=%ld",
+		 count, mb * 1024L);
+	if (system(cmd)) {
+		fprintf(stderr, "ramdisks: %s failed\n", cmd);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/dev/ram%d", count - 1);
+	if (stat(path, &st) || !S_ISBLK(st.st_mode)) {
+		fprintf(stderr, "ramdisks: no %s after loading brd\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* The ramdisks the C tests use: 4 of 64 MiB, fresh. */
 static inline int dmx_ramdisks(void)
 {
-	char path[32];
-	struct stat st;
-	int loaded = !access("/sys/module/brd", F_OK);
-
-	if (loaded &&
-	    dmx_read_long("/sys/module/brd/parameters/rd_nr") == DMX_RAM_COUNT &&
-	    dmx_read_long("/sys/module/brd/parameters/rd_size") ==
-	    DMX_RAM_MB * 1024L)
-		goto check;
-	if (loaded && system("rmmod brd >/dev/null 2>&1"))
-		return -1;
-	if (system("modprobe brd rd_nr=4 rd_size=65536 >/dev/null 2>&1"))
-		return -1;
-check:
-	snprintf(path, sizeof(path), "/dev/ram%d", DMX_RAM_COUNT - 1);
-	if (stat(path, &st) || !S_ISBLK(st.st_mode))
-		return -1;
-	return 0;
+	return dmx_ramdisks_n(DMX_RAM_COUNT, DMX_RAM_MB);
 }
 
 /* "major:minor" of /dev/ram<i> into buf; 0 or -errno. */
@@ -721,49 +900,145 @@ fail_file:
 	return -err;
 }
 
-/* --- I/O from a child ------------------------------------------------------ */
+/* --- I/O ------------------------------------------------------------------ */
+
+/*
+ * Memory shared with the children forked after this: what a child
+ * reads lands where the test sees it.  Page-aligned, so O_DIRECT takes
+ * it as it is.  Freed when the test process ends.  NULL on failure.
+ */
+static inline void *dmx_shared(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
 
 struct dmx_io_arg {
 	uint64_t dev;
 	off_t offset;
 	size_t len;
 	bool write;
+	void *buf;	/* what to write, or where to read to; NULL: scratch */
 };
 
 /*
  * One O_DIRECT read or write through a fresh open of the device:
- * bytes transferred or -errno.
+ * bytes transferred or -errno.  Without a buffer of the caller's,
+ * writes write 0x5a bytes and reads are thrown away.
  */
 static inline long dmx_direct_io(void *p)
 {
 	struct dmx_io_arg *a = p;
-	void *buf;
+	void *buf = a->buf;
 	long ret;
 	int fd;
 
 	fd = dmx_open_dev(a->dev, (a->write ? O_WRONLY : O_RDONLY) | O_DIRECT);
 	if (fd < 0)
 		return fd;
-	if (posix_memalign(&buf, 4096, a->len))
-		return -ENOMEM;
-	memset(buf, 0x5a, a->len);
+	if (!buf) {
+		if (posix_memalign(&buf, 4096, a->len)) {
+			close(fd);
+			return -ENOMEM;
+		}
+		memset(buf, 0x5a, a->len);
+	}
 	if (a->write)
 		ret = pwrite(fd, buf, a->len, a->offset);
 	else
 		ret = pread(fd, buf, a->len, a->offset);
 	if (ret < 0)
 		ret = -errno;
-	free(buf);
+	if (buf != a->buf)
+		free(buf);
 	close(fd);
 	return ret;
+}
+
+/* len bytes of value c written to dev at offset with O_DIRECT. */
+static inline int dmx_fill(uint64_t dev, off_t offset, size_t len, int c)
+{
+	void *buf = dmx_shared(len);
+	struct dmx_io_arg a = { dev, offset, len, true, buf };
+	long ret;
+
+	if (!buf)
+		return -ENOMEM;
+	memset(buf, c, len);
+	ret = dmx_direct_io(&a);
+	munmap(buf, len);
+	return ret == (long)len ? 0 : ret < 0 ? (int)ret : -EIO;
+}
+
+/* The value of every byte of buf, or -1 if they are not all the same. */
+static inline int dmx_uniform(const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	size_t i;
+
+	for (i = 1; i < len; i++)
+		if (p[i] != p[0])
+			return -1;
+	return len ? p[0] : -1;
+}
+
+/*
+ * What dev holds at offset, read with O_DIRECT: as dmx_uniform() of the
+ * len bytes there, or -2 if the read fails.
+ */
+static inline int dmx_holds(uint64_t dev, off_t offset, size_t len)
+{
+	void *buf = dmx_shared(len);
+	struct dmx_io_arg a = { dev, offset, len, false, buf };
+	int c = -2;
+
+	if (!buf)
+		return -2;
+	if (dmx_direct_io(&a) == (long)len)
+		c = dmx_uniform(buf, len);
+	munmap(buf, len);
+	return c;
+}
+
+/* --- mounts ----------------------------------------------------------------- */
+
+/*
+ * Mounts the block device dev (type fstype) on a fresh directory in
+ * /tmp, its path in dir (DMX_PATH_LEN bytes); dmx_cleanup() unmounts
+ * it, after resuming the devices and ending the children.  0 or
+ * -errno.
+ */
+static inline int dmx_mount(uint64_t dev, const char *fstype, char *dir)
+{
+	struct dmx_state *st = dmx_state();
+	char node[DMX_PATH_LEN];
+	int ret;
+
+	snprintf(dir, DMX_PATH_LEN, "/tmp/dmxt-mnt-%d-XXXXXX", (int)getpid());
+	if (!mkdtemp(dir))
+		return -errno;
+	ret = dmx_make_node(dev, node);
+	if (!ret && mount(node, dir, fstype, 0, NULL))
+		ret = -errno;
+	unlink(node);
+	if (ret) {
+		rmdir(dir);
+		return ret;
+	}
+	if (st->nmounts < DMX_MAX_TRACKED)
+		snprintf(st->mounts[st->nmounts++], DMX_PATH_LEN, "%s", dir);
+	return 0;
 }
 
 /* --- teardown -------------------------------------------------------------- */
 
 /*
  * Undoes what a test left behind: drops inactive tables and resumes
- * every device (so held I/O completes), reaps children, closes block
- * device fds, then removes the devices, newest first.
+ * every device (so held I/O completes and frozen filesystems thaw),
+ * reaps children, closes block device fds, unmounts, then removes the
+ * devices, newest first.
  */
 static inline void dmx_cleanup(int ctl)
 {
@@ -784,6 +1059,11 @@ static inline void dmx_cleanup(int ctl)
 	for (i = 0; i < st->nfds; i++)
 		close(st->fds[i]);
 	st->nfds = 0;
+	for (i = st->nmounts; i-- > 0;) {
+		umount(st->mounts[i]);
+		rmdir(st->mounts[i]);
+	}
+	st->nmounts = 0;
 	for (i = st->nnames; i-- > 0;) {
 		dmx_req_init(&r, st->names[i]);
 		dmx_call(ctl, DM_DEV_REMOVE, &r);
@@ -794,6 +1074,77 @@ static inline void dmx_cleanup(int ctl)
 		close(st->loops[i]);
 	}
 	st->nloops = 0;
+}
+
+#define DMX_MAX_LISTED	256
+
+/*
+ * The names of the mapped devices (LIST_DEVICES), at most
+ * DMX_MAX_LISTED of them, into names[]: how many, or -errno.
+ */
+static inline int dmx_list_names(int ctl, char (*names)[DM_NAME_LEN])
+{
+	struct dmx_req *r = malloc(sizeof(*r));
+	struct dm_name_list *nl;
+	int n = 0, ret;
+
+	if (!r)
+		return -ENOMEM;
+	dmx_req_init(r, NULL);
+	ret = dmx_call(ctl, DM_LIST_DEVICES, r);
+	if (ret || r->io.data_size - r->io.data_start < sizeof(*nl))
+		goto out;
+	nl = (struct dm_name_list *)((char *)&r->io + r->io.data_start);
+	while (nl->dev && n < DMX_MAX_LISTED) {
+		snprintf(names[n++], DM_NAME_LEN, "%s", nl->name);
+		if (!nl->next)
+			break;
+		nl = (struct dm_name_list *)((char *)nl + nl->next);
+	}
+out:
+	free(r);
+	return ret ? ret : n;
+}
+
+/* Every suspended device with a table resumed (so held I/O ends). */
+static inline int dmx_resume_all(int ctl)
+{
+	static char names[DMX_MAX_LISTED][DM_NAME_LEN];
+	int i, n = dmx_list_names(ctl, names);
+	struct dm_ioctl io;
+
+	for (i = 0; i < n; i++)
+		if (!dmx_status(ctl, names[i], &io) &&
+		    (io.flags & DM_SUSPEND_FLAG) &&
+		    (io.flags & DM_ACTIVE_PRESENT_FLAG))
+			dmx_resume(ctl, names[i]);
+	return n < 0 ? n : 0;
+}
+
+/*
+ * No devices: every suspended one resumed, then all removed
+ * (REMOVE_ALL).  Those that cannot go (open ones) are named on stderr;
+ * their number, or -errno.
+ */
+static inline int dmx_remove_all(int ctl)
+{
+	static char names[DMX_MAX_LISTED][DM_NAME_LEN];
+	struct dm_ioctl io;
+	struct dmx_req r;
+	int i, n;
+
+	dmx_resume_all(ctl);
+	dmx_req_init(&r, NULL);
+	n = dmx_call(ctl, DM_REMOVE_ALL, &r);
+	if (!n)
+		n = dmx_list_names(ctl, names);
+	for (i = 0; i < n; i++) {
+		memset(&io, 0, sizeof(io));
+		dmx_status(ctl, names[i], &io);
+		fprintf(stderr, "left: %s (open count %d)\n", names[i],
+			io.open_count);
+	}
+	return n;
 }
 
 /*
@@ -819,5 +1170,25 @@ static inline int dmx_wait_gone(int ctl, const char *name, int ms)
 	}
 	return -ETIMEDOUT;
 }
+
+/*
+ * The setup and teardown of the ioctl tests' fixtures, declared as
+ * FIXTURE(name) { int fd; ... }: a control fd opened for each test, and
+ * whatever the test left behind undone after it (dmx_cleanup()).
+ * Needs kselftest_harness.h included first.
+ */
+#define DMX_SETUP_AND_TEARDOWN(fixture)					\
+	FIXTURE_SETUP(fixture)						\
+	{								\
+		self->fd = dmx_open_control();				\
+		ASSERT_LE(0, self->fd) TH_LOG("open %s: %s",		\
+					      DMX_CONTROL_PATH,		\
+					      strerror(errno));		\
+	}								\
+	FIXTURE_TEARDOWN(fixture)					\
+	{								\
+		dmx_cleanup(self->fd);					\
+		close(self->fd);					\
+	}
 
 #endif /* DMX_TEST_H */

@@ -15,18 +15,7 @@ FIXTURE(dev) {
 	int fd;
 };
 
-FIXTURE_SETUP(dev)
-{
-	self->fd = dmx_open_control();
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", DMX_CONTROL_PATH,
-				      strerror(errno));
-}
-
-FIXTURE_TEARDOWN(dev)
-{
-	dmx_cleanup(self->fd);
-	close(self->fd);
-}
+DMX_SETUP_AND_TEARDOWN(dev)
 
 /* --- create and lookup ---------------------------------------------------- */
 
@@ -227,7 +216,7 @@ TEST_F(dev, remove_open_device_is_ebusy)
 	EXPECT_EQ(-ENXIO, dmx_status(self->fd, name, NULL));
 }
 
-/* A removed device's name, uuid and minor are free for reuse. */
+/* A removed device's name and uuid are free for reuse. */
 TEST_F(dev, removed_name_and_uuid_are_reusable)
 {
 	char name[DM_NAME_LEN];

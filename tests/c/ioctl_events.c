@@ -11,18 +11,7 @@ FIXTURE(ev) {
 	int fd;
 };
 
-FIXTURE_SETUP(ev)
-{
-	self->fd = dmx_open_control();
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", DMX_CONTROL_PATH,
-				      strerror(errno));
-}
-
-FIXTURE_TEARDOWN(ev)
-{
-	dmx_cleanup(self->fd);
-	close(self->fd);
-}
+DMX_SETUP_AND_TEARDOWN(ev)
 
 static uint32_t event_nr(int fd, const char *name)
 {
@@ -151,8 +140,8 @@ TEST_F(ev, dev_wait_blocks_until_event)
 	now = event_nr(self->fd, a);
 	wa = (struct wait_arg){ self->fd, a, now, 0, false };
 	ASSERT_EQ(0, dmx_bg_start(&bg, dev_wait, &wa));
-	ASSERT_FALSE(dmx_bg_wait(&bg, DMX_BLOCKED_MS))
-		TH_LOG("DEV_WAIT returned without an event: %ld", bg.result);
+	ASSERT_TRUE(dmx_bg_blocked(&bg))
+		TH_LOG("DEV_WAIT did not wait: %ld", bg.result);
 
 	ASSERT_EQ(0, dmx_rename(self->fd, a, dmx_name(b, "wait2")));
 	ASSERT_TRUE(dmx_bg_wait(&bg, DMX_FINISH_MS))
@@ -199,33 +188,16 @@ TEST_F(ev, dev_wait_is_interrupted_by_signal)
 	char name[DM_NAME_LEN];
 	struct wait_arg wa;
 	struct dmx_bg bg;
-	int i;
 
 	ASSERT_EQ(0, dmx_create_zero(self->fd, dmx_name(name, "wait"), 64));
 	wa = (struct wait_arg){ self->fd, name, event_nr(self->fd, name), 0,
 				true };
 	ASSERT_EQ(0, dmx_bg_start(&bg, dev_wait, &wa));
-	ASSERT_FALSE(dmx_bg_wait(&bg, DMX_BLOCKED_MS));
-	/* Repeated, in case the first signal beat the child into the wait. */
-	for (i = 0; i < DMX_FINISH_MS / 100; i++) {
-		kill(bg.pid, SIGUSR1);
-		if (dmx_bg_wait(&bg, 100))
-			break;
-	}
-	ASSERT_TRUE(bg.done);
+	/* Asleep in the wait, so its handler is in place. */
+	ASSERT_TRUE(dmx_bg_blocked(&bg));
+	kill(bg.pid, SIGUSR1);
+	ASSERT_TRUE(dmx_bg_wait(&bg, DMX_FINISH_MS));
 	EXPECT_EQ(-EINTR, bg.result);
-}
-
-struct remove_arg {
-	int ctl;
-	const char *name;
-};
-
-static long remove_in_child(void *p)
-{
-	struct remove_arg *a = p;
-
-	return dmx_remove(a->ctl, a->name);
 }
 
 /*
@@ -237,17 +209,17 @@ TEST_F(ev, remove_wakes_dev_wait)
 {
 	char name[DM_NAME_LEN];
 	struct dmx_bg waiter, remover;
-	struct remove_arg ra;
+	struct dmx_cmd_arg ra;
 	struct wait_arg wa;
 
 	ASSERT_EQ(0, dmx_create_zero(self->fd, dmx_name(name, "wait"), 64));
 	wa = (struct wait_arg){ self->fd, name, event_nr(self->fd, name), 0,
 				false };
 	ASSERT_EQ(0, dmx_bg_start(&waiter, dev_wait, &wa));
-	ASSERT_FALSE(dmx_bg_wait(&waiter, DMX_BLOCKED_MS));
+	ASSERT_TRUE(dmx_bg_blocked(&waiter));
 
-	ra = (struct remove_arg){ self->fd, name };
-	ASSERT_EQ(0, dmx_bg_start(&remover, remove_in_child, &ra));
+	ra = (struct dmx_cmd_arg){ self->fd, name };
+	ASSERT_EQ(0, dmx_bg_start(&remover, dmx_remove_in_child, &ra));
 	/* Well short of the hung-task watchdog, should it hang. */
 	if (!dmx_bg_wait(&remover, 5000)) {
 		/* Unstick it by ending the waiter, then fail. */
@@ -318,7 +290,7 @@ TEST_F(ev, poll_sleeps_until_event)
 
 	ASSERT_EQ(0, arm_poll(self->fd));
 	ASSERT_EQ(0, dmx_bg_start(&bg, poll_in_child, &self->fd));
-	ASSERT_FALSE(dmx_bg_wait(&bg, DMX_BLOCKED_MS))
+	ASSERT_TRUE(dmx_bg_blocked(&bg))
 		TH_LOG("poll returned without an event: %#lx", bg.result);
 	ASSERT_EQ(0, dmx_create(self->fd, dmx_name(name, "poll")));
 	ASSERT_TRUE(dmx_bg_wait(&bg, DMX_FINISH_MS));

@@ -19,18 +19,7 @@ FIXTURE(hdr) {
 	int fd;
 };
 
-FIXTURE_SETUP(hdr)
-{
-	self->fd = dmx_open_control();
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", DMX_CONTROL_PATH,
-				      strerror(errno));
-}
-
-FIXTURE_TEARDOWN(hdr)
-{
-	dmx_cleanup(self->fd);
-	close(self->fd);
-}
+DMX_SETUP_AND_TEARDOWN(hdr)
 
 /*
  * The interface minor of the kernel's own dm, which dmx reports on the
@@ -207,52 +196,52 @@ TEST_F(hdr, data_size_bound_is_64_mib)
 		  dmx_call(self->fd, DM_DEV_STATUS, &r));
 }
 
-TEST_F(hdr, data_start_past_data_size_is_einval)
+/*
+ * TABLE_LOAD, DEV_RENAME and DEV_SET_GEOMETRY of a new device, each
+ * with its payload in place but data_start pointing past the end of
+ * the request (past_end) or into the header: each is EINVAL, and
+ * nothing is loaded or renamed.
+ */
+static void expect_bad_data_start_refused(struct __test_metadata *_metadata,
+					  int fd, bool past_end)
 {
 	struct dmx_line zero = { 0, 8, "zero", "" };
+	static const struct {
+		unsigned long cmd;
+		const char *payload;
+	} cmds[] = {
+		{ DM_TABLE_LOAD, NULL },
+		{ DM_DEV_RENAME, "dmxt-new-name" },
+		{ DM_DEV_SET_GEOMETRY, "1 1 1 0" },
+	};
 	char name[DM_NAME_LEN];
 	struct dmx_req r;
+	unsigned int i;
 
-	ASSERT_EQ(0, dmx_create(self->fd, dmx_name(name, "start")));
-
-	dmx_req_init(&r, name);
-	ASSERT_EQ(0, dmx_req_add_lines(&r, &zero, 1));
-	r.io.data_start = r.io.data_size + 8;
-	EXPECT_EQ(-EINVAL, dmx_call(self->fd, DM_TABLE_LOAD, &r));
-
-	dmx_req_init(&r, name);
-	strcpy(r.data, "dmxt-new-name");
-	r.io.data_start = r.io.data_size + 8;
-	EXPECT_EQ(-EINVAL, dmx_call(self->fd, DM_DEV_RENAME, &r));
-
-	dmx_req_init(&r, name);
-	strcpy(r.data, "1 1 1 0");
-	r.io.data_start = r.io.data_size + 8;
-	EXPECT_EQ(-EINVAL, dmx_call(self->fd, DM_DEV_SET_GEOMETRY, &r));
-
-	/* Nothing was loaded or renamed. */
-	EXPECT_EQ(0, dmx_status(self->fd, name, &r.io));
+	ASSERT_EQ(0, dmx_create(fd, dmx_name(name, "start")));
+	for (i = 0; i < ARRAY_SIZE(cmds); i++) {
+		if (cmds[i].payload) {
+			dmx_req_init(&r, name);
+			strcpy(r.data, cmds[i].payload);
+		} else {
+			ASSERT_EQ(0, dmx_req_table(&r, name, &zero, 1));
+		}
+		r.io.data_start = past_end ? r.io.data_size + 8 : 0;
+		EXPECT_EQ(-EINVAL, dmx_call(fd, cmds[i].cmd, &r))
+			TH_LOG("command %#lx", cmds[i].cmd);
+	}
+	ASSERT_EQ(0, dmx_status(fd, name, &r.io));
 	EXPECT_FALSE(r.io.flags & DM_INACTIVE_PRESENT_FLAG);
+}
+
+TEST_F(hdr, data_start_past_data_size_is_einval)
+{
+	expect_bad_data_start_refused(_metadata, self->fd, true);
 }
 
 TEST_F(hdr, data_start_inside_header_is_einval)
 {
-	struct dmx_line zero = { 0, 8, "zero", "" };
-	char name[DM_NAME_LEN];
-	struct dmx_req r;
-
-	ASSERT_EQ(0, dmx_create(self->fd, dmx_name(name, "start")));
-
-	dmx_req_init(&r, name);
-	ASSERT_EQ(0, dmx_req_add_lines(&r, &zero, 1));
-	r.io.data_start = 0;
-	EXPECT_EQ(-EINVAL, dmx_call(self->fd, DM_TABLE_LOAD, &r));
-
-	dmx_req_init(&r, name);
-	strcpy(r.data, "dmxt-new-name");
-	r.io.data_start = 0;
-	EXPECT_EQ(-EINVAL, dmx_call(self->fd, DM_DEV_RENAME, &r));
-	EXPECT_EQ(0, dmx_status(self->fd, name, NULL));
+	expect_bad_data_start_refused(_metadata, self->fd, false);
 }
 
 TEST_F(hdr, create_empty_name_is_einval)

@@ -18,66 +18,7 @@ FIXTURE(robust) {
 	int fd;
 };
 
-FIXTURE_SETUP(robust)
-{
-	self->fd = dmx_open_control();
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", DMX_CONTROL_PATH,
-				      strerror(errno));
-}
-
-FIXTURE_TEARDOWN(robust)
-{
-	dmx_cleanup(self->fd);
-	close(self->fd);
-}
-
-/* "major:minor" of a mapped device into buf. */
-static int dm_devno(int ctl, const char *name, char *buf, size_t size)
-{
-	uint64_t dev = dmx_dev_of(ctl, name);
-
-	if (!dev)
-		return -ENXIO;
-	snprintf(buf, size, "%u:%u", dmx_dev_major(dev), dmx_dev_minor(dev));
-	return 0;
-}
-
-/* One field of /proc/<pid>/stat: the state letter, or 0. */
-static char task_state(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
-}
-
-/*
- * Waits until pid sleeps uninterruptibly (waiting for its I/O), at most
- * ms.  A block-device read in D state has its bio submitted.
- */
-static bool wait_in_io(pid_t pid, int ms)
-{
-	struct pollfd none = { .fd = -1 };
-	int waited;
-
-	for (waited = 0; waited < ms; waited += 10) {
-		if (task_state(pid) == 'D')
-			return true;
-		poll(&none, 0, 10);
-	}
-	return false;
-}
+DMX_SETUP_AND_TEARDOWN(robust)
 
 /* --- readers of a table that resume swaps out ------------------------------ */
 
@@ -323,10 +264,10 @@ TEST_F(robust, load_refuses_loop_through_active_table)
 	if (dmx_is_stock())
 		SKIP(return, "the stock dm accepts table loops");
 	ASSERT_EQ(0, dmx_create_zero(self->fd, dmx_name(a, "loopa"), 1024));
-	ASSERT_EQ(0, dm_devno(self->fd, a, adev, sizeof(adev)));
+	ASSERT_EQ(0, dmx_devno(self->fd, a, adev, sizeof(adev)));
 	snprintf(params, sizeof(params), "%s 0", adev);
 	ASSERT_EQ(0, dmx_create_table(self->fd, dmx_name(b, "loopb"), &line, 1));
-	ASSERT_EQ(0, dm_devno(self->fd, b, bdev, sizeof(bdev)));
+	ASSERT_EQ(0, dmx_devno(self->fd, b, bdev, sizeof(bdev)));
 
 	/* A onto B, which maps A. */
 	snprintf(params, sizeof(params), "%s 0", bdev);
@@ -342,8 +283,8 @@ TEST_F(robust, load_refuses_loop_through_inactive_table)
 		SKIP(return, "the stock dm accepts table loops");
 	ASSERT_EQ(0, dmx_create_zero(self->fd, dmx_name(a, "loopa"), 1024));
 	ASSERT_EQ(0, dmx_create_zero(self->fd, dmx_name(b, "loopb"), 1024));
-	ASSERT_EQ(0, dm_devno(self->fd, a, adev, sizeof(adev)));
-	ASSERT_EQ(0, dm_devno(self->fd, b, bdev, sizeof(bdev)));
+	ASSERT_EQ(0, dmx_devno(self->fd, a, adev, sizeof(adev)));
+	ASSERT_EQ(0, dmx_devno(self->fd, b, bdev, sizeof(bdev)));
 
 	/* B's inactive table maps A: a resume would make it live. */
 	snprintf(params, sizeof(params), "%s 0", adev);
@@ -361,14 +302,14 @@ TEST_F(robust, load_refuses_loop_through_three_devices)
 	if (dmx_is_stock())
 		SKIP(return, "the stock dm accepts table loops");
 	ASSERT_EQ(0, dmx_create_zero(self->fd, dmx_name(n[0], "loop0"), 1024));
-	ASSERT_EQ(0, dm_devno(self->fd, n[0], dev[0], sizeof(dev[0])));
+	ASSERT_EQ(0, dmx_devno(self->fd, n[0], dev[0], sizeof(dev[0])));
 	/* loop1 -> loop0, loop2 -> loop1 */
 	for (i = 1; i < 3; i++) {
 		snprintf(params, sizeof(params), "%s 0", dev[i - 1]);
 		ASSERT_EQ(0, dmx_create_table(self->fd,
 					      dmx_name(n[i], i == 1 ? "loop1" : "loop2"),
 					      &line, 1));
-		ASSERT_EQ(0, dm_devno(self->fd, n[i], dev[i], sizeof(dev[i])));
+		ASSERT_EQ(0, dmx_devno(self->fd, n[i], dev[i], sizeof(dev[i])));
 	}
 	/* loop0 -> loop2 closes the circle. */
 	snprintf(params, sizeof(params), "%s 0", dev[2]);
@@ -385,10 +326,10 @@ TEST_F(robust, load_accepts_diamond_that_is_no_loop)
 	};
 
 	ASSERT_EQ(0, dmx_create_zero(self->fd, dmx_name(n[0], "base"), 1024));
-	ASSERT_EQ(0, dm_devno(self->fd, n[0], dev[0], sizeof(dev[0])));
+	ASSERT_EQ(0, dmx_devno(self->fd, n[0], dev[0], sizeof(dev[0])));
 	snprintf(p0, sizeof(p0), "%s 0", dev[0]);
 	ASSERT_EQ(0, dmx_create_table(self->fd, dmx_name(n[1], "mid"), &one, 1));
-	ASSERT_EQ(0, dm_devno(self->fd, n[1], dev[1], sizeof(dev[1])));
+	ASSERT_EQ(0, dmx_devno(self->fd, n[1], dev[1], sizeof(dev[1])));
 	/* top maps base directly and through mid. */
 	snprintf(p1, sizeof(p1), "%s 0", dev[1]);
 	EXPECT_EQ(0, dmx_create_table(self->fd, dmx_name(n[2], "top"), two, 2));
@@ -435,7 +376,7 @@ static const char *drain_start(int ctl, struct drain_setup *d)
 		return "no ram0";
 	snprintf(params, sizeof(params), "%s 0", ram0);
 	if (dmx_create_table(ctl, dmx_name(d->lower, "drainlow"), &line, 1) ||
-	    dm_devno(ctl, d->lower, d->lower_dev, sizeof(d->lower_dev)))
+	    dmx_devno(ctl, d->lower, d->lower_dev, sizeof(d->lower_dev)))
 		return "cannot create the lower device";
 	snprintf(params, sizeof(params), "%s 0", d->lower_dev);
 	if (dmx_create_table(ctl, dmx_name(d->upper, "drainup"), &line, 1))
@@ -445,10 +386,10 @@ static const char *drain_start(int ctl, struct drain_setup *d)
 
 	d->io = (struct dmx_io_arg){ dmx_dev_of(ctl, d->upper), 0, 4096, false };
 	if (dmx_bg_start(&d->reader, dmx_direct_io, &d->io) ||
-	    !wait_in_io(d->reader.pid, DMX_FINISH_MS))
+	    !dmx_bg_in_io(&d->reader))
 		return "the read never went in flight";
 	if (dmx_bg_start(&d->suspender, suspend_upper, d) ||
-	    dmx_bg_wait(&d->suspender, DMX_BLOCKED_MS))
+	    !dmx_bg_blocked(&d->suspender))
 		return "the suspend did not wait for the read";
 	return NULL;
 }
@@ -560,7 +501,7 @@ static int create_failing_stripes(int ctl, char *failing, char *striped,
 
 	ret = dmx_create_table(ctl, dmx_name(failing, "fail"), &err, 1);
 	if (!ret)
-		ret = dm_devno(ctl, failing, devno, size);
+		ret = dmx_devno(ctl, failing, devno, size);
 	if (ret)
 		return ret;
 	snprintf(params, sizeof(params), "2 8 %s 0 %s 1024", devno, devno);

@@ -15,18 +15,7 @@ FIXTURE(table) {
 	int fd;
 };
 
-FIXTURE_SETUP(table)
-{
-	self->fd = dmx_open_control();
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", DMX_CONTROL_PATH,
-				      strerror(errno));
-}
-
-FIXTURE_TEARDOWN(table)
-{
-	dmx_cleanup(self->fd);
-	close(self->fd);
-}
+DMX_SETUP_AND_TEARDOWN(table)
 
 /* Size in bytes of a device, through BLKGETSIZE64; -errno on failure. */
 static long long dev_bytes(int ctl, const char *name)
@@ -68,8 +57,7 @@ TEST_F(table, load_stages_inactive_table)
 	uint64_t len;
 
 	ASSERT_EQ(0, dmx_create(self->fd, dmx_name(name, "stage")));
-	dmx_req_init(&r, name);
-	ASSERT_EQ(0, dmx_req_add_lines(&r, &zero, 1));
+	ASSERT_EQ(0, dmx_req_table(&r, name, &zero, 1));
 	ASSERT_EQ(0, dmx_call(self->fd, DM_TABLE_LOAD, &r));
 	EXPECT_TRUE(r.io.flags & DM_INACTIVE_PRESENT_FLAG);
 	EXPECT_FALSE(r.io.flags & DM_ACTIVE_PRESENT_FLAG);
@@ -214,15 +202,10 @@ TEST_F(table, resume_of_suspended_device_swaps_table)
 	EXPECT_EQ(4096, len);
 }
 
-struct load_arg {
-	int ctl;
-	const char *name;
-};
-
 static long load_zero(void *p)
 {
 	struct dmx_line zero = { 0, 2048, "zero", "" };
-	struct load_arg *a = p;
+	struct dmx_cmd_arg *a = p;
 
 	return dmx_load(a->ctl, a->name, &zero, 1);
 }
@@ -235,28 +218,20 @@ static long load_zero(void *p)
  */
 TEST_F(table, load_does_not_suspend)
 {
-	char lower[DM_NAME_LEN], upper[DM_NAME_LEN], params[64];
-	struct dmx_line line = { 0, 2048, "linear", params };
+	char lower[DM_NAME_LEN], upper[DM_NAME_LEN];
 	struct dmx_bg reader, loader;
-	struct load_arg la;
+	struct dmx_cmd_arg la;
 	struct dmx_io_arg io;
 	struct dm_ioctl st;
-	uint64_t dev;
 
-	ASSERT_EQ(0, dmx_create_zero(self->fd, dmx_name(lower, "lower"), 2048));
-	dev = dmx_dev_of(self->fd, lower);
-	snprintf(params, sizeof(params), "%u:%u 0", dmx_dev_major(dev),
-		 dmx_dev_minor(dev));
-	ASSERT_EQ(0, dmx_create_table(self->fd, dmx_name(upper, "upper"),
-				      &line, 1));
-
+	ASSERT_EQ(0, dmx_create_stack(self->fd, lower, upper, 2048));
 	ASSERT_EQ(0, dmx_suspend(self->fd, lower));
 	io = (struct dmx_io_arg){ dmx_dev_of(self->fd, upper), 0, 4096, false };
 	ASSERT_EQ(0, dmx_bg_start(&reader, dmx_direct_io, &io));
-	ASSERT_FALSE(dmx_bg_wait(&reader, DMX_BLOCKED_MS))
+	ASSERT_TRUE(dmx_bg_in_io(&reader))
 		TH_LOG("read finished while the device below was suspended");
 
-	la = (struct load_arg){ self->fd, upper };
+	la = (struct dmx_cmd_arg){ self->fd, upper };
 	ASSERT_EQ(0, dmx_bg_start(&loader, load_zero, &la));
 	ASSERT_TRUE(dmx_bg_wait(&loader, DMX_FINISH_MS))
 		TH_LOG("TABLE_LOAD waited for in-flight I/O");
@@ -380,15 +355,27 @@ TEST_F(table, load_sorted_multi_target_table)
 	EXPECT_EQ(1128 * 512, dev_bytes(self->fd, name));
 }
 
-TEST_F(table, load_target_count_zero_is_einval)
+/*
+ * A new device without a table, and in r a request loading one zero
+ * target into it, for the test to break: its spec.  NULL on failure.
+ */
+static struct dm_target_spec *zero_load_request(int fd, char *name,
+						struct dmx_req *r)
 {
 	struct dmx_line zero = { 0, 100, "zero", "" };
-	char name[DM_NAME_LEN];
+
+	if ((!*name && dmx_create(fd, dmx_name(name, "load"))) ||
+	    dmx_req_table(r, name, &zero, 1))
+		return NULL;
+	return (struct dm_target_spec *)r->data;
+}
+
+TEST_F(table, load_target_count_zero_is_einval)
+{
+	char name[DM_NAME_LEN] = "";
 	struct dmx_req r;
 
-	ASSERT_EQ(0, dmx_create(self->fd, dmx_name(name, "count")));
-	dmx_req_init(&r, name);
-	ASSERT_EQ(0, dmx_req_add_lines(&r, &zero, 1));
+	ASSERT_TRUE(zero_load_request(self->fd, name, &r) != NULL);
 	r.io.target_count = 0;
 	EXPECT_EQ(-EINVAL, dmx_call(self->fd, DM_TABLE_LOAD, &r));
 }
@@ -396,28 +383,22 @@ TEST_F(table, load_target_count_zero_is_einval)
 /* A target_count above the specs actually sent. */
 TEST_F(table, load_target_count_too_high_is_einval)
 {
-	struct dmx_line zero = { 0, 100, "zero", "" };
-	char name[DM_NAME_LEN];
+	char name[DM_NAME_LEN] = "";
 	struct dmx_req r;
 
-	ASSERT_EQ(0, dmx_create(self->fd, dmx_name(name, "count")));
-
 	/* The request ends right after the only spec. */
-	dmx_req_init(&r, name);
-	ASSERT_EQ(0, dmx_req_add_lines(&r, &zero, 1));
+	ASSERT_TRUE(zero_load_request(self->fd, name, &r) != NULL);
 	r.io.target_count = 2;
 	r.io.data_size = r.io.data_start + r.pos;
 	EXPECT_EQ(-EINVAL, dmx_call(self->fd, DM_TABLE_LOAD, &r));
 
 	/* Zeroes where the second spec should be. */
-	dmx_req_init(&r, name);
-	ASSERT_EQ(0, dmx_req_add_lines(&r, &zero, 1));
+	ASSERT_TRUE(zero_load_request(self->fd, name, &r) != NULL);
 	r.io.target_count = 2;
 	EXPECT_EQ(-EINVAL, dmx_call(self->fd, DM_TABLE_LOAD, &r));
 
 	/* Far more than could fit. */
-	dmx_req_init(&r, name);
-	ASSERT_EQ(0, dmx_req_add_lines(&r, &zero, 1));
+	ASSERT_TRUE(zero_load_request(self->fd, name, &r) != NULL);
 	r.io.target_count = 1000000;
 	EXPECT_EQ(-EINVAL, dmx_call(self->fd, DM_TABLE_LOAD, &r));
 }
@@ -438,30 +419,25 @@ TEST_F(table, load_bad_spec_next_is_einval)
 
 	ASSERT_EQ(0, dmx_create(self->fd, dmx_name(name, "next")));
 	for (i = 0; i < ARRAY_SIZE(nexts); i++) {
-		dmx_req_init(&r, name);
-		ASSERT_EQ(0, dmx_req_add_lines(&r, two, 2));
+		ASSERT_EQ(0, dmx_req_table(&r, name, two, 2));
 		first = (struct dm_target_spec *)r.data;
 		first->next = nexts[i];
 		EXPECT_EQ(-EINVAL, dmx_call(self->fd, DM_TABLE_LOAD, &r))
 			TH_LOG("next %u", nexts[i]);
 	}
 	/* Unchanged, the same request loads. */
-	dmx_req_init(&r, name);
-	ASSERT_EQ(0, dmx_req_add_lines(&r, two, 2));
+	ASSERT_EQ(0, dmx_req_table(&r, name, two, 2));
 	EXPECT_EQ(0, dmx_call(self->fd, DM_TABLE_LOAD, &r));
 }
 
 TEST_F(table, load_unterminated_params_is_einval)
 {
-	struct dmx_line zero = { 0, 100, "zero", "" };
-	char name[DM_NAME_LEN];
+	char name[DM_NAME_LEN] = "";
 	struct dm_target_spec *spec;
 	struct dmx_req r;
 
-	ASSERT_EQ(0, dmx_create(self->fd, dmx_name(name, "unterm")));
-	dmx_req_init(&r, name);
-	ASSERT_EQ(0, dmx_req_add_lines(&r, &zero, 1));
-	spec = (struct dm_target_spec *)r.data;
+	spec = zero_load_request(self->fd, name, &r);
+	ASSERT_TRUE(spec != NULL);
 	memset(spec + 1, 'p', 16);
 	r.io.data_size = r.io.data_start + sizeof(*spec) + 16;
 	EXPECT_EQ(-EINVAL, dmx_call(self->fd, DM_TABLE_LOAD, &r));
@@ -469,15 +445,12 @@ TEST_F(table, load_unterminated_params_is_einval)
 
 TEST_F(table, load_unterminated_target_type_is_einval)
 {
-	struct dmx_line zero = { 0, 100, "zero", "" };
-	char name[DM_NAME_LEN];
+	char name[DM_NAME_LEN] = "";
 	struct dm_target_spec *spec;
 	struct dmx_req r;
 
-	ASSERT_EQ(0, dmx_create(self->fd, dmx_name(name, "unterm")));
-	dmx_req_init(&r, name);
-	ASSERT_EQ(0, dmx_req_add_lines(&r, &zero, 1));
-	spec = (struct dm_target_spec *)r.data;
+	spec = zero_load_request(self->fd, name, &r);
+	ASSERT_TRUE(spec != NULL);
 	memcpy(spec->target_type, "zerozerozerozero", DM_MAX_TYPE_NAME);
 	EXPECT_EQ(-EINVAL, dmx_call(self->fd, DM_TABLE_LOAD, &r));
 }
@@ -744,22 +717,15 @@ TEST_F(table, deps_of_inactive_table_with_query_inactive)
 /* A dm device stacked on another lists it as a dependency. */
 TEST_F(table, deps_of_stacked_device)
 {
-	char lower[DM_NAME_LEN], upper[DM_NAME_LEN], params[64];
-	struct dmx_line line = { 0, 1024, "linear", params };
+	char lower[DM_NAME_LEN], upper[DM_NAME_LEN];
 	struct dm_target_deps *deps;
 	struct dmx_req r;
-	uint64_t dev;
 
-	ASSERT_EQ(0, dmx_create_zero(self->fd, dmx_name(lower, "lower"), 1024));
-	dev = dmx_dev_of(self->fd, lower);
-	snprintf(params, sizeof(params), "%u:%u 0", dmx_dev_major(dev),
-		 dmx_dev_minor(dev));
-	ASSERT_EQ(0, dmx_create_table(self->fd, dmx_name(upper, "upper"),
-				      &line, 1));
+	ASSERT_EQ(0, dmx_create_stack(self->fd, lower, upper, 1024));
 	ASSERT_EQ(0, table_deps(self->fd, upper, 0, &r));
 	deps = (struct dm_target_deps *)((char *)&r.io + r.io.data_start);
 	ASSERT_EQ(1, deps->count);
-	EXPECT_EQ(dev, deps->dev[0]);
+	EXPECT_EQ(dmx_dev_of(self->fd, lower), deps->dev[0]);
 
 	/* A zero table has none. */
 	ASSERT_EQ(0, table_deps(self->fd, lower, 0, &r));
@@ -992,9 +958,8 @@ TEST_F(table, secure_data_wipes_table_from_buffer)
 	struct dmx_req r;
 
 	ASSERT_EQ(0, dmx_create(self->fd, dmx_name(name, "secure")));
-	dmx_req_init(&r, name);
+	ASSERT_EQ(0, dmx_req_table(&r, name, &line, 1));
 	r.io.flags = DM_SECURE_DATA_FLAG;
-	ASSERT_EQ(0, dmx_req_add_lines(&r, &line, 1));
 	ASSERT_TRUE(memmem(r.data, r.pos, SECRET, strlen(SECRET)) != NULL);
 	ASSERT_EQ(0, dmx_call(self->fd, DM_TABLE_LOAD, &r));
 
@@ -1013,9 +978,8 @@ TEST_F(table, secure_data_wipes_buffer_on_failure)
 	struct dmx_req r;
 	size_t size;
 
-	dmx_req_init(&r, "dmxt-no-such-device");
+	ASSERT_EQ(0, dmx_req_table(&r, "dmxt-no-such-device", &line, 1));
 	r.io.flags = DM_SECURE_DATA_FLAG;
-	ASSERT_EQ(0, dmx_req_add_lines(&r, &line, 1));
 	size = r.io.data_start + r.pos;
 	r.io.data_size = size;
 	memset(r.data + r.pos, 0xaa, 64);

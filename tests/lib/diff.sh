@@ -15,11 +15,11 @@
 # Scenarios run in a subshell with the working directory set to a scratch
 # directory ($DIFF_TMP/work) and these variables:
 #   R0..R3   /dev/ram0../dev/ram3, 64 MiB (131072 sectors) each, zeroed
-#            before the first scenario (so a scenario sees what the ones
-#            before it wrote)
+#            before each scenario: none sees what another wrote
 #   DMDIR    /dev/mapper
 #   DMMAJ    the device-mapper block major (write '$DMMAJ' inside a runsh
 #            string, so that the transcript shows the name, not the value)
+# and the helpers of tap.sh (wait_gone for a deferred removal, say).
 
 DIFF_TMP=${DIFF_TMP:-/tmp/diff}
 
@@ -64,12 +64,6 @@ table() {
 	_f=$1
 	shift
 	printf '%s\n' "$@" >"$_f"
-}
-
-# dm_major: the block major the loaded device-mapper registered.
-dm_major() {
-	sed -n '/^Block devices:/,$p' /proc/devices |
-		awk '$2 == "device-mapper" { print $1; exit }'
 }
 
 # diff_normalise MAJOR: stdin to stdout, with the differences that are not
@@ -140,10 +134,11 @@ diff_normalise() {
 }
 
 # diff_scenario FILE OUT: run one scenario into OUT (raw transcript) and
-# clean up after it.
+# clean up after it; false if the ramdisks cannot be set up.
 diff_scenario() {
 	rm -rf "$DIFF_TMP/work"
 	mkdir -p "$DIFF_TMP/work"
+	ramdisks 4 64 || return 1
 	(
 		cd "$DIFF_TMP/work" || exit 1
 		R0=/dev/ram0 R1=/dev/ram1 R2=/dev/ram2 R3=/dev/ram3
@@ -165,26 +160,12 @@ diff_scenario() {
 # $DIFF_TMP/IMPL.n; false if the ram disks cannot be set up.
 diff_run_all() {
 	mkdir -p "$DIFF_TMP/$1" "$DIFF_TMP/$1.n"
-	# Fresh, zeroed ram disks for each implementation: the scenarios
-	# then find the same data on them in both runs.
-	ramdisks 4 64 || return 1
 	_maj=$(dm_major)
 	for _s in $DIFF_SCENARIOS; do
 		_n=${_s##*/}
 		_n=${_n%.sh}
-		diff_scenario "$_s" "$DIFF_TMP/$1/$_n"
+		diff_scenario "$_s" "$DIFF_TMP/$1/$_n" || return 1
 		diff_normalise "$_maj" <"$DIFF_TMP/$1/$_n" >"$DIFF_TMP/$1.n/$_n"
-	done
-}
-
-# wait_gone NAME: wait (up to 5 s) until dmsetup no longer lists NAME, for
-# removals that happen asynchronously (deferred remove on last close).
-# Prints nothing: what the scenario sees afterwards is what counts.
-wait_gone() {
-	_i=0
-	while [ $_i -lt 50 ] && dmsetup ls 2>/dev/null | grep -q "^$1[[:space:]]"; do
-		sleep 0.1
-		_i=$((_i + 1))
 	done
 }
 

@@ -16,12 +16,6 @@ mkdir -p "$SCEN_TMP"
 
 # --- numbers and devices ---------------------------------------------
 
-# dm_major: the block major of the loaded device-mapper.
-dm_major() {
-	sed -n '/^Block devices:/,$p' /proc/devices |
-		awk '$2 == "device-mapper" { print $1; exit }'
-}
-
 # devno PATH: "MAJOR:MINOR" of a block device node, in decimal.
 devno() {
 	set -- $(stat -L -c '%t %T' "$1") || return 1
@@ -90,6 +84,20 @@ dm_exists() {
 remove_all_dm() {
 	dmsetup remove_all >/dev/null 2>&1
 	[ "$(dmsetup ls 2>&1)" = "No devices found" ]
+}
+
+# resume_all_dm: resume every suspended device, so that the I/O it holds
+# completes and the devices stacked on it can go.
+resume_all_dm() {
+	dmxt resume-all
+}
+
+# dm_teardown: what the scripts that set TAP_TEARDOWN=dm_teardown start
+# every test from: no mapped devices (resumed first, then removed) and no
+# stale /dev/mapper nodes.  False, naming them, if some are left (open,
+# or stuck).  One process: it runs after every test.
+dm_teardown() {
+	dmxt remove-all
 }
 
 # no_devices_left: the end state every script leaves.
@@ -221,6 +229,31 @@ sector_head() {
 		tr -c '[:print:]' '.'
 }
 
+# --- filesystems ---------------------------------------------------
+
+# fsck_clean DEV: `fsck.ext4 -f -n DEV` finds nothing to fix; else what
+# it says.
+fsck_clean() {
+	_fsck=$(fsck.ext4 -f -n "$1" 2>&1)
+	_rc=$?
+	[ $_rc -eq 0 ] && return 0
+	echo "fsck.ext4 -f -n $1 exit $_rc:"
+	echo "$_fsck"
+	return 1
+}
+
+# --- the start of a script -----------------------------------------
+
+# scenario_start: the device-mapper under test loaded, no devices, four
+# fresh 64 MiB ramdisks, and dm_teardown after every test; the script
+# stops (die) if any of that fails.
+scenario_start() {
+	use_dmx || die "cannot load the device-mapper"
+	remove_all_dm || die "devices left over from an earlier test"
+	ramdisks 4 64 || die "cannot set up ramdisks"
+	TAP_TEARDOWN=dm_teardown
+}
+
 # --- timing --------------------------------------------------------
 
 # timed_check NAME CMD...: check, then a diagnostic with its run time and
@@ -237,6 +270,13 @@ timed_check() {
 	else
 		diag "$1: ${_t}s"
 	fi
+}
+
+# timed_check_each NAME...: timed_check NAME NAME for each NAME.
+timed_check_each() {
+	for _t in "$@"; do
+		timed_check "$_t" "$_t"
+	done
 }
 
 # note TEXT: add TEXT to the current timed_check's diagnostic.

@@ -10,6 +10,14 @@
 # non-zero if anything failed.  In the VM, DMX_KO names dmx.ko and
 # DMX_IMPL=stock (dmx.stock=1 on the kernel command line) makes use_dmx load
 # the stock dm-mod instead, to check the tests against the reference.
+#
+# A script that sets TAP_TEARDOWN to a command has it run after every
+# check, expect_fail and timed_check, whatever the outcome, to undo what
+# the test left behind (devices, mounts), so that the next test starts
+# from the same state; a teardown that fails fails its test.
+#
+# ramdisks, wait_gone, is_stock and wait_in_io are the C tests' own
+# helpers (tests/c/dmx_test.h), through the dmxt tool (tests/lib/dmxt.c).
 
 DMX_KO=${DMX_KO:-/lib/modules/dmx.ko}
 DMX_IMPL=${DMX_IMPL:-dmx}
@@ -18,6 +26,7 @@ export DM_DISABLE_UDEV=1
 TAP_COUNT=0   # tests reported so far
 TAP_FAILED=0  # of which failed
 TAP_PLANNED=  # set by tap_plan
+TAP_TEARDOWN= # run after each test, see above
 
 # --- reporting ---------------------------------------------------------
 
@@ -48,32 +57,68 @@ diag() {
 	printf '%s\n' "$*" | sed 's/^/# /'
 }
 
-# check NAME CMD...: ok if CMD succeeds; its output becomes diagnostics
+# tap_teardown: run TAP_TEARDOWN, if set; false (with its output in
+# _tout) if it fails.
+tap_teardown() {
+	_tout=
+	[ -n "$TAP_TEARDOWN" ] || return 0
+	_tout=$($TAP_TEARDOWN 2>&1) && return 0
+	_tout="teardown ($TAP_TEARDOWN) failed: $_tout"
+	return 1
+}
+
+# tap_report NAME PASSED WHAT: the TAP line of test NAME (PASSED is 0 or
+# 1), with WHAT, its output (_out) and a failed teardown as diagnostics
 # when it fails.
+tap_report() {
+	if [ "$2" = 1 ]; then
+		ok "$1"
+		return
+	fi
+	not_ok "$1"
+	[ -z "$3" ] || diag "$3"
+	[ -z "$_out" ] || diag "$(printf '%s\n' "$_out" | tail -n 20)"
+	[ -z "$_tout" ] || diag "$(printf '%s\n' "$_tout" | tail -n 20)"
+}
+
+# check NAME CMD...: ok if CMD succeeds (and the teardown after it);
+# its output becomes diagnostics when it fails.
 check() {
 	_name=$1
 	shift
-	if _out=$("$@" 2>&1); then
-		ok "$_name"
-	else
-		_rc=$?
-		not_ok "$_name"
-		diag "\$ $* (exit $_rc)"
-		[ -z "$_out" ] || diag "$(printf '%s\n' "$_out" | tail -n 20)"
+	_pass=1
+	_why=
+	_out=$("$@" 2>&1)
+	_rc=$?
+	if [ $_rc -ne 0 ]; then
+		_why="\$ $* (exit $_rc)"
+		_pass=0
 	fi
+	tap_teardown || _pass=0
+	tap_report "$_name" $_pass "$_why"
 }
 
-# expect_fail NAME CMD...: ok if CMD fails.
+# check_each NAME...: check NAME NAME for each NAME: every test a function
+# of its own name.
+check_each() {
+	for _t in "$@"; do
+		check "$_t" "$_t"
+	done
+}
+
+# expect_fail NAME CMD...: ok if CMD fails (and the teardown after it
+# succeeds).
 expect_fail() {
 	_name=$1
 	shift
-	if _out=$("$@" 2>&1); then
-		not_ok "$_name"
-		diag "\$ $* succeeded but should have failed"
-		[ -z "$_out" ] || diag "$(printf '%s\n' "$_out" | tail -n 20)"
-	else
-		ok "$_name"
+	_pass=0
+	_why="\$ $* succeeded but should have failed"
+	if ! _out=$("$@" 2>&1); then
+		_pass=1
+		_why=
 	fi
+	tap_teardown || _pass=0
+	tap_report "$_name" $_pass "$_why"
 }
 
 # tap_done: plan (if not given up front) and exit status.
@@ -136,6 +181,12 @@ unload_modules() {
 	done
 }
 
+# dm_major: the block major of the loaded device-mapper.
+dm_major() {
+	sed -n '/^Block devices:/,$p' /proc/devices |
+		awk '$2 == "device-mapper" { print $1; exit }'
+}
+
 # use_dmx: make dmx the loaded device-mapper (stock dm-mod if DMX_IMPL=stock).
 use_dmx() {
 	if [ "$DMX_IMPL" = stock ]; then
@@ -163,16 +214,37 @@ unload_dm() {
 		dm_dust dm_mod
 }
 
-# ramdisks N SIZE_MB: /dev/ram0 .. /dev/ram(N-1) of SIZE_MB each, fresh
-# (zeroed) unless brd is in use with the same geometry already.
+# --- shared with the C tests (dmxt) -------------------------------------
+
+# ramdisks N SIZE_MB: /dev/ram0 .. /dev/ram(N-1) of SIZE_MB each, zeroed
+# (brd loaded afresh); kept as they are if brd is in use with that
+# geometry already.
 ramdisks() {
-	_kb=$(($2 * 1024))
-	if module_loaded brd && ! rmmod brd 2>/dev/null; then
-		[ "$(cat /sys/module/brd/parameters/rd_nr)" = "$1" ] &&
-			[ "$(cat /sys/module/brd/parameters/rd_size)" = "$_kb" ] && return 0
-		echo "ramdisks: brd is in use with another geometry" >&2
-		return 1
-	fi
-	modprobe brd rd_nr="$1" rd_size="$_kb" || return 1
-	[ -b "/dev/ram$(($1 - 1))" ]
+	dmxt ramdisks "$1" "$2"
+}
+
+# wait_gone NAME: true once no mapped device is called NAME, for removals
+# that happen in the kernel's own time (deferred removal on last close);
+# false, saying so on stderr, if NAME is still there after 10 s.
+wait_gone() {
+	dmxt wait-gone "$1"
+}
+
+# is_stock: true if the loaded device-mapper is the stock dm-mod (the
+# reference run), not dmx.
+is_stock() {
+	dmxt is-stock
+}
+
+# wait_in_io PID: true once process PID sleeps waiting for I/O (state D):
+# its I/O was issued and has not completed.  False, saying so on
+# stderr, if PID ends first or 10 s pass.
+wait_in_io() {
+	dmxt wait-in-io "$1"
+}
+
+# expected_targets: the target types the device-mapper must register, one
+# "NAME vX.Y.Z" a line (tests/c/dmx_targets.h).
+expected_targets() {
+	dmxt targets
 }

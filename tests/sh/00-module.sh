@@ -1,11 +1,13 @@
 #!/bin/sh
 # The module itself: it loads, registers the control node and the block
-# major, answers dmsetup, refuses to load beside the stock dm-mod and
-# unloads cleanly.  Leaves dmx loaded with no devices.
+# major, answers dmsetup with its version and every target it has,
+# refuses to load beside the stock dm-mod and unloads cleanly.  Every
+# test starts, and leaves, with the device-mapper loaded and no devices.
 #
 # No `set -e`: a failing check is reported and the next one still runs.
 set -u
 . "${DMX_TESTLIB:-/tests/lib}/tap.sh"
+. "${DMX_TESTLIB:-/tests/lib}/scenario.sh"
 
 CONTROL=/dev/mapper/control
 
@@ -40,13 +42,28 @@ driver_version_is_the_kernels() {
 	echo "$out" | grep -q "^Driver version: *$want\$"
 }
 
-# Each line is "name vX.Y.Z", and there is at least one.
-targets_well_formed() {
+# Every target of expected_targets is listed, at its exact version, and
+# every line is "name vX.Y.Z".  (The stock dm lists a target once its
+# module is loaded; asking for its version by name loads it.)
+targets_listed() {
+	want=$(expected_targets) || return 1
+	if is_stock; then
+		echo "$want" | while read -r t v; do
+			dmsetup target-version "$t" >/dev/null
+		done
+	fi
 	out=$(dmsetup targets) || return 1
-	echo "$out"
-	[ -n "$out" ] || { echo "no targets"; return 1; }
 	bad=$(echo "$out" | grep -Ev '^[a-z0-9_-]+ +v[0-9]+\.[0-9]+\.[0-9]+$') || true
 	[ -z "$bad" ] || { echo "malformed: $bad"; return 1; }
+	r=0
+	while read -r t v; do
+		echo "$out" | grep -qE "^$t +$v\$" && continue
+		echo "want $t $v, have: $(echo "$out" | grep -E "^$t " || echo none)"
+		r=1
+	done <<-EOF
+	$want
+	EOF
+	return $r
 }
 
 # dmx must not load while dm-mod owns misc minor 236 and the
@@ -57,8 +74,6 @@ refused_beside_stock_dm() {
 	dmesg_mark
 	if insmod "$DMX_KO"; then
 		echo "insmod dmx.ko succeeded beside dm-mod"
-		rmmod dmx
-		rmmod dm_mod
 		return 1
 	fi
 	why=$(dmesg_since | grep 'dmx:')
@@ -82,29 +97,33 @@ rmmod_leaves_nothing() {
 # works once it is gone.
 rmmod_refused_while_devices_exist() {
 	module=dmx
-	[ "$DMX_IMPL" = stock ] && module=dm_mod
+	is_stock && module=dm_mod
 	dmsetup create rmmod-busy --notable || return 1
 	if rmmod "$module" 2>/dev/null; then
 		echo "rmmod $module succeeded with a device present"
-		use_dmx
 		return 1
 	fi
 	dmsetup remove rmmod-busy || return 1
 	unload_dm || { echo "rmmod failed once the device was gone"; return 1; }
-	use_dmx
+}
+
+# module_teardown: the device-mapper under test loaded, no devices.
+module_teardown() {
+	use_dmx || { echo "cannot load the device-mapper"; return 1; }
+	dm_teardown
 }
 
 use_dmx || die "cannot load the device-mapper"
+TAP_TEARDOWN=module_teardown
 tap_plan 6
 check module_loads_and_creates_control_node control_node_present
 check dmsetup_version_reports_driver_version driver_version_is_the_kernels
-check dmsetup_targets_lists_registered_targets targets_well_formed
-if [ "$DMX_IMPL" = stock ]; then
+check dmsetup_targets_lists_registered_targets targets_listed
+if is_stock; then
 	skip load_refused_while_stock_dm_holds_control "reference run on stock dm-mod"
 else
 	check load_refused_while_stock_dm_holds_control refused_beside_stock_dm
 fi
 check rmmod_is_clean rmmod_leaves_nothing
 check rmmod_refused_while_devices_exist rmmod_refused_while_devices_exist
-use_dmx || die "cannot reload the device-mapper"
 tap_done

@@ -1,32 +1,33 @@
 #!/bin/sh
+# dmx-test: timeout=300
 # Data integrity through linear and striped maps: patterned data written
 # through a map lands at the right offsets of the backing ramdisks (read
 # directly, with O_DIRECT, and compared), and reading back through the
 # map returns it; data put on the ramdisks is read back through the map
 # in logical order.  Several stripe counts and chunk sizes (powers of two
 # or not, down to one sector), odd offsets, multi-target tables,
-# O_DIRECT and buffered I/O, large and odd-sized requests.  Leaves dmx
-# loaded with no devices.
+# O_DIRECT and buffered I/O, large and odd-sized requests.
 #
 # Every sector of a pattern names its logical sector (see scenario.sh),
 # so a misplaced sector shows up in the diagnostics as "holds [seed:N]".
+# Every test makes its own devices and data; the teardown after each one
+# removes every device.
 set -u
 . "${DMX_TESTLIB:-/tests/lib}/tap.sh"
 . "${DMX_TESTLIB:-/tests/lib}/scenario.sh"
 
 RAM_SECTORS=131072	# 64 MiB ramdisks
 
-# finish NAME STATUS: remove device NAME; STATUS, or failure if removal fails.
-finish() {
-	dmsetup remove "$1" || return 1
-	return "$2"
-}
-
 # --- linear --------------------------------------------------------
+
+# lin: 8192 sectors of ram0 from the odd sector 1031.
+make_lin() {
+	dmsetup create lin --table "0 8192 linear /dev/ram0 1031"
+}
 
 # 4 MiB at an odd sector offset, O_DIRECT in 128 KiB requests.
 linear_direct_write_lands_at_offset() {
-	dmsetup create lin --table "0 8192 linear /dev/ram0 1031" || return 1
+	make_lin || return 1
 	pattern lind 0 8192 >"$SCEN_TMP/p" || return 1
 	put "$SCEN_TMP/p" /dev/mapper/lin 0 131072 direct || return 1
 	same_as "$SCEN_TMP/p" /dev/ram0 1031 &&
@@ -35,6 +36,7 @@ linear_direct_write_lands_at_offset() {
 
 # Buffered 1 MiB writes and fsync; read back buffered from a cold cache.
 linear_buffered_write_lands_at_offset() {
+	make_lin || return 1
 	pattern linb 0 8192 >"$SCEN_TMP/p" || return 1
 	put "$SCEN_TMP/p" /dev/mapper/lin 0 1048576 || return 1
 	same_as "$SCEN_TMP/p" /dev/ram0 1031 || return 1
@@ -43,13 +45,15 @@ linear_buffered_write_lands_at_offset() {
 }
 
 # 7-sector O_DIRECT requests from an odd sector: no request is aligned
-# to anything.
+# to anything, and the sectors around them keep what they held.
 linear_odd_sized_direct_io() {
+	make_lin || return 1
+	pattern linb 0 8192 >"$SCEN_TMP/p" &&
+		put "$SCEN_TMP/p" /dev/ram0 1031 1048576 direct || return 1
 	pattern lino 0 1400 >"$SCEN_TMP/o" || return 1
 	put "$SCEN_TMP/o" /dev/mapper/lin 5 3584 direct || return 1
 	same_as "$SCEN_TMP/o" /dev/ram0 $((1031 + 5)) &&
 		same_as "$SCEN_TMP/o" /dev/mapper/lin 5 2560 direct || return 1
-	# The sectors around the write kept the buffered pattern.
 	pattern linb 0 5 >"$SCEN_TMP/before" &&
 		pattern linb 1405 100 >"$SCEN_TMP/after" || return 1
 	same_as "$SCEN_TMP/before" /dev/ram0 1031 &&
@@ -58,13 +62,12 @@ linear_odd_sized_direct_io() {
 
 # Data put on the ramdisk reads back through the map, both ways.
 linear_reads_what_the_ramdisk_holds() {
+	make_lin || return 1
 	pattern linr 0 8192 >"$SCEN_TMP/p" || return 1
 	put "$SCEN_TMP/p" /dev/ram0 1031 1048576 direct || return 1
 	same_as "$SCEN_TMP/p" /dev/mapper/lin 0 1048576 direct || return 1
 	drop_caches
-	r=0
-	same_as "$SCEN_TMP/p" /dev/mapper/lin 0 4096 buffered || r=1
-	finish lin $r
+	same_as "$SCEN_TMP/p" /dev/mapper/lin 0 4096 buffered
 }
 
 # Four linear segments on three ramdisks, out of order, one of them at
@@ -91,7 +94,7 @@ linear_segments_land_in_their_places() {
 	done
 	drop_caches
 	same_as "$SCEN_TMP/p" /dev/mapper/ls 0 65536 buffered || r=1
-	finish ls $r
+	return $r
 }
 
 # --- striped -------------------------------------------------------
@@ -99,17 +102,14 @@ linear_segments_land_in_their_places() {
 # striped_case NAME STRIPES CHUNK PER_STRIPE WRITE_MODE READ_MODE WRITE_BS
 #              DEV OFFSET...
 # Creates a striped device, writes a pattern over all of it, checks each
-# stripe's device, reads it back through the map, and removes it.
+# stripe's device and reads it back through the map.
 striped_case() {
 	name=$1 n=$2 chunk=$3 per=$4 wmode=$5 rmode=$6 wbs=$7
 	shift 7
 	total=$((n * per))
 	dmsetup create "$name" --table "0 $total striped $n $chunk $*" || return 1
 	pattern "$name" 0 "$total" >"$SCEN_TMP/p" || return 1
-	put "$SCEN_TMP/p" "/dev/mapper/$name" 0 "$wbs" "$wmode" || {
-		dmsetup remove "$name"
-		return 1
-	}
+	put "$SCEN_TMP/p" "/dev/mapper/$name" 0 "$wbs" "$wmode" || return 1
 	r=0
 	k=0
 	while [ $# -gt 0 ]; do
@@ -120,7 +120,7 @@ striped_case() {
 	done
 	[ "$rmode" = buffered ] && drop_caches
 	same_as "$SCEN_TMP/p" "/dev/mapper/$name" 0 1048576 "$rmode" || r=1
-	finish "$name" $r
+	return $r
 }
 
 striped_2x4k_direct() {
@@ -157,8 +157,9 @@ striped_same_device_twice() {
 		/dev/ram1 50000 /dev/ram1 52048
 }
 
-# Data put on the stripes reads back through the map in logical order.
-striped_reads_what_the_stripes_hold() {
+# str: 3 stripes of 40-sector chunks, 12000 sectors, whose stripes are
+# written directly with pattern strr in its striped layout.
+make_str_holding_strr() {
 	dmsetup create str --table "0 12000 striped 3 40 /dev/ram0 8 /dev/ram2 16 /dev/ram3 24" ||
 		return 1
 	k=0
@@ -168,6 +169,11 @@ striped_reads_what_the_stripes_hold() {
 		put "$SCEN_TMP/s" "$1" "$2" 1048576 direct || return 1
 		k=$((k + 1))
 	done
+}
+
+# Data put on the stripes reads back through the map in logical order.
+striped_reads_what_the_stripes_hold() {
+	make_str_holding_strr || return 1
 	pattern strr 0 12000 >"$SCEN_TMP/p" || return 1
 	same_as "$SCEN_TMP/p" /dev/mapper/str 0 1048576 direct || return 1
 	drop_caches
@@ -176,7 +182,8 @@ striped_reads_what_the_stripes_hold() {
 
 # A write over part of the device changes exactly that part.
 striped_partial_overwrite_stays_in_range() {
-	# str now holds pattern strr; overwrite sectors [1000, 1500).
+	make_str_holding_strr || return 1
+	# Overwrite sectors [1000, 1500).
 	pattern strw 1000 500 >"$SCEN_TMP/w" || return 1
 	put "$SCEN_TMP/w" /dev/mapper/str 1000 4096 direct || return 1
 	{
@@ -184,21 +191,21 @@ striped_partial_overwrite_stays_in_range() {
 		cat "$SCEN_TMP/w"
 		pattern strr 1500 $((12000 - 1500))
 	} >"$SCEN_TMP/want" || return 1
-	r=0
-	same_as "$SCEN_TMP/want" /dev/mapper/str 0 1048576 direct || r=1
-	finish str $r
+	same_as "$SCEN_TMP/want" /dev/mapper/str 0 1048576 direct
 }
 
 # --- mixed tables --------------------------------------------------
 
-# linear, striped (3 x 32 sectors), linear, striped (2 x 8 sectors).
-MIX_TABLE="0 2048 linear /dev/ram3 0
+# mix: linear, striped (3 x 32 sectors), linear, striped (2 x 8 sectors).
+make_mix() {
+	dmsetup create mix --table "0 2048 linear /dev/ram3 0
 2048 6144 striped 3 32 /dev/ram0 70000 /dev/ram1 70000 /dev/ram2 70000
 8192 2048 linear /dev/ram3 50000
 10240 4096 striped 2 8 /dev/ram2 90000 /dev/ram0 90000"
+}
 
 mixed_table_direct_io_lands_in_place() {
-	dmsetup create mix --table "$MIX_TABLE" || return 1
+	make_mix || return 1
 	pattern mix 0 14336 >"$SCEN_TMP/p" || return 1
 	put "$SCEN_TMP/p" /dev/mapper/mix 0 1048576 direct || return 1
 	r=0
@@ -219,6 +226,7 @@ mixed_table_direct_io_lands_in_place() {
 }
 
 mixed_table_buffered_io_lands_in_place() {
+	make_mix || return 1
 	pattern mixb 0 14336 >"$SCEN_TMP/p" || return 1
 	put "$SCEN_TMP/p" /dev/mapper/mix 0 262144 || return 1
 	r=0
@@ -229,32 +237,29 @@ mixed_table_buffered_io_lands_in_place() {
 		same_as "$SCEN_TMP/x" /dev/ram0 90000 || r=1
 	drop_caches
 	same_as "$SCEN_TMP/p" /dev/mapper/mix 0 65536 buffered || r=1
-	finish mix $r
+	return $r
 }
 
 # --- main ----------------------------------------------------------
 
-use_dmx || die "cannot load the device-mapper"
-ramdisks 4 64 || die "cannot set up ramdisks"
-remove_all_dm || die "devices left over from an earlier test"
+scenario_start
 
-check linear_direct_write_lands_at_offset linear_direct_write_lands_at_offset
-check linear_buffered_write_lands_at_offset linear_buffered_write_lands_at_offset
-check linear_odd_sized_direct_io linear_odd_sized_direct_io
-check linear_reads_what_the_ramdisk_holds linear_reads_what_the_ramdisk_holds
-check linear_segments_land_in_their_places linear_segments_land_in_their_places
-check striped_2x4k_direct striped_2x4k_direct
-check striped_2x128k_buffered striped_2x128k_buffered
-check striped_3x12k_odd_offsets striped_3x12k_odd_offsets
-check striped_4x64k_direct striped_4x64k_direct
-check striped_4x1_sector_chunks striped_4x1_sector_chunks
-check striped_same_device_twice striped_same_device_twice
-check striped_reads_what_the_stripes_hold striped_reads_what_the_stripes_hold
-check striped_partial_overwrite_stays_in_range striped_partial_overwrite_stays_in_range
-check mixed_table_direct_io_lands_in_place mixed_table_direct_io_lands_in_place
-check mixed_table_buffered_io_lands_in_place mixed_table_buffered_io_lands_in_place
+check_each \
+	linear_direct_write_lands_at_offset \
+	linear_buffered_write_lands_at_offset \
+	linear_odd_sized_direct_io \
+	linear_reads_what_the_ramdisk_holds \
+	linear_segments_land_in_their_places \
+	striped_2x4k_direct \
+	striped_2x128k_buffered \
+	striped_3x12k_odd_offsets \
+	striped_4x64k_direct \
+	striped_4x1_sector_chunks \
+	striped_same_device_twice \
+	striped_reads_what_the_stripes_hold \
+	striped_partial_overwrite_stays_in_range \
+	mixed_table_direct_io_lands_in_place \
+	mixed_table_buffered_io_lands_in_place
 
-remove_all_dm
-check no_devices_left no_devices_left
 rm -rf "$SCEN_TMP"
 tap_done

@@ -1,15 +1,21 @@
 #!/bin/sh
-# ext4 on a striped dmx device: mkfs (which finds the stripe geometry),
-# mount, files written and read back; suspend and resume while mounted
-# (freezing the filesystem, with --nolockfs, with --noflush) with a
-# writer running; a table reload that grows the device followed by an
-# online resize2fs, twice; umount and a clean `fsck.ext4 -f -n`; the
-# files survive a remount.  Leaves dmx loaded with no devices.
+# dmx-test: timeout=300
+# ext4 on a striped dmx device: mkfs finds the stripe geometry; files
+# written read back; suspend freezes the mounted filesystem (and a write
+# waits until resume) unless --nolockfs or --noflush; suspend and resume
+# in every flavour with a writer running; table reloads that grow the
+# device followed by an online resize2fs; a clean `fsck.ext4 -f -n`
+# after all that; the files survive a remount.
+#
+# Every test makes its own filesystem (fs_setup: a fresh device, mkfs,
+# mount); the teardown after each one resumes, unmounts and removes
+# everything.
 set -u
 . "${DMX_TESTLIB:-/tests/lib}/tap.sh"
 . "${DMX_TESTLIB:-/tests/lib}/scenario.sh"
 
 MNT=/mnt/dmx-fs
+VIEW=/mnt/dmx-fs-view
 DEV=/dev/mapper/fs
 # Two stripes of 64 KiB chunks.  The stripe mapping of a sector does not
 # depend on the target's length, so a longer table keeps the data where
@@ -18,59 +24,65 @@ fs_table() {
 	echo "0 $(($1 * 2)) striped 2 128 /dev/ram0 0 /dev/ram1 0"
 }
 SIZE1=32768	# sectors per stripe: 32 MiB device
-SIZE2=49152	# 48 MiB after the first growth
-LIN=16384	# then 8 MiB of linear on ram2: 56 MiB
+SIZE2=49152	# 48 MiB after growing the stripes
+LIN=16384	# or 8 MiB of linear on ram2 after them
 
 ext4_available() {
 	grep -qw ext4 /proc/filesystems || modprobe ext4 || return 1
 	grep -qw ext4 /proc/filesystems
 }
 
-mkfs_ext4_on_striped_device() {
-	dmsetup create fs --table "$(fs_table $SIZE1)" || return 1
-	mkfs.ext4 -q -F -b 4096 "$DEV"
+# fs_mkfs: the device fs (32 MiB) with a fresh ext4 on it.
+fs_mkfs() {
+	rm -rf "$SCEN_TMP/src"
+	dmsetup create fs --table "$(fs_table $SIZE1)" &&
+		mkfs.ext4 -q -F -b 4096 "$DEV"
 }
 
-# mkfs.ext4 reads the stripe geometry from the device's I/O sizes: a
-# 64 KiB chunk is 16 blocks, a full stripe 32.
-mkfs_ext4_detects_stripe_geometry() {
-	out=$(dumpe2fs -h "$DEV" 2>/dev/null) || return 1
-	want_eq "RAID stride" "$(echo "$out" | sed -n 's/^RAID stride: *//p')" 16 &&
-		want_eq "RAID stripe width" "$(echo "$out" | sed -n 's/^RAID stripe width: *//p')" 32
-}
-
-mount_ext4() {
+# fs_setup: fs_mkfs, mounted on $MNT.
+fs_setup() {
+	fs_mkfs || return 1
 	mkdir -p $MNT
 	mount -t ext4 "$DEV" $MNT || return 1
 	grep -q "^$DEV $MNT ext4 " /proc/mounts || { cat /proc/mounts; return 1; }
 }
 
-# fs_blocks: the filesystem's size in KiB.
+# fs_teardown: nothing mounted, no devices.
+fs_teardown() {
+	resume_all_dm
+	for m in $VIEW $MNT; do
+		if grep -q " $m " /proc/mounts; then umount $m || return 1; fi
+	done
+	dm_teardown
+}
+
+# fs_kib: the filesystem's size in KiB.
 fs_kib() {
 	df -k $MNT | awk 'NR == 2 { print $2 }'
 }
 
-# make_file NAME SEED SECTORS: a pattern file in $SCEN_TMP/src.
+# make_file NAME SEED SECTORS: a pattern file in $SCEN_TMP/src, copied
+# to the filesystem.
 make_file() {
 	mkdir -p "$SCEN_TMP/src"
-	pattern "$2" 0 "$3" >"$SCEN_TMP/src/$1"
+	pattern "$2" 0 "$3" >"$SCEN_TMP/src/$1" && cp "$SCEN_TMP/src/$1" "$MNT/$1"
 }
 
-# verify_files: every file copied so far equals its source.
+# verify_files: every file made so far reads back as made.
 verify_files() {
 	r=0
 	for f in "$SCEN_TMP"/src/*; do
+		[ -f "$f" ] || continue
 		n=${f##*/}
 		cmp "$f" "$MNT/$n" || r=1
 	done
 	return $r
 }
 
-files_written_read_back() {
-	make_file a.bin fsa 2048 && make_file b.bin fsb 8192 && make_file c.bin fsc 7 || return 1
-	for f in a.bin b.bin c.bin; do
-		cp "$SCEN_TMP/src/$f" $MNT/$f || return 1
-	done
+# some_files: three pattern files and a directory of 50 small ones.
+some_files() {
+	make_file a.bin fsa 2048 && make_file b.bin fsb 8192 && make_file c.bin fsc 7 ||
+		return 1
 	mkdir -p $MNT/dir
 	i=0
 	while [ $i -lt 50 ]; do
@@ -78,8 +90,10 @@ files_written_read_back() {
 		i=$((i + 1))
 	done
 	sync
-	drop_caches
-	verify_files || return 1
+}
+
+# small_files_read_back: the 50 small files of some_files.
+small_files_read_back() {
 	i=0
 	while [ $i -lt 50 ]; do
 		want_eq "dir/f$i" "$(cat $MNT/dir/f$i)" "small file $i" || return 1
@@ -87,32 +101,50 @@ files_written_read_back() {
 	done
 }
 
+# mkfs.ext4 reads the stripe geometry from the device's I/O sizes: a
+# 64 KiB chunk is 16 blocks, a full stripe 32.
+mkfs_ext4_detects_stripe_geometry() {
+	fs_mkfs || return 1
+	out=$(dumpe2fs -h "$DEV" 2>/dev/null) || return 1
+	want_eq "RAID stride" "$(echo "$out" | sed -n 's/^RAID stride: *//p')" 16 &&
+		want_eq "RAID stripe width" "$(echo "$out" | sed -n 's/^RAID stripe width: *//p')" 32
+}
+
+files_written_read_back() {
+	fs_setup && some_files || return 1
+	drop_caches
+	verify_files && small_files_read_back
+}
+
 # With lockfs (the default) suspend freezes the filesystem: a write
-# blocks until resume, and the device holds a clean filesystem.
+# waits (the writer sleeps in D state) until resume, what the devices
+# hold meanwhile is a clean filesystem without the new file, and the
+# file is there after the resume.
 suspend_freezes_filesystem() {
+	fs_setup && some_files || return 1
 	dmsetup suspend fs || return 1
-	want_eq state "$(dm_state fs)" SUSPENDED || { dmsetup resume fs; return 1; }
-	echo "written while frozen" >$MNT/frozen.txt &
+	want_eq state "$(dm_state fs)" SUSPENDED || return 1
+	# Its output goes nowhere near check's pipe: a test that fails
+	# leaves it waiting until the teardown resumes the device.
+	echo "written while frozen" >$MNT/frozen.txt 2>"$SCEN_TMP/frozen.err" &
 	pid=$!
-	# The only way to see that it waits is to give it time to finish.
-	sleep 1
-	if ! kill -0 $pid 2>/dev/null; then
-		echo "a write finished on the frozen filesystem"
-		dmsetup resume fs
-		return 1
-	fi
+	wait_in_io $pid || { echo "a write went through on the frozen filesystem"; return 1; }
 	# A second view of the same stripes: what is on the devices now
-	# must be a clean filesystem (the freeze wrote everything back).
-	dmsetup create fsview --readonly --table "$(fs_table $SIZE1)" || {
-		dmsetup resume fs
+	# must be a clean filesystem (the freeze wrote everything back),
+	# without the file being written.
+	dmsetup create fsview --readonly --table "$(fs_table $SIZE1)" || return 1
+	out=$(e2fsck -f -n /dev/mapper/fsview 2>&1) || {
+		echo "e2fsck -f -n on the frozen image:"
+		echo "$out"
 		return 1
 	}
-	out=$(e2fsck -f -n /dev/mapper/fsview 2>&1)
-	rc=$?
-	dmsetup remove fsview
+	mkdir -p $VIEW
+	mount -t ext4 -o ro,noload /dev/mapper/fsview $VIEW || return 1
+	[ -e $VIEW/a.bin ] || { echo "the frozen image lacks a.bin"; return 1; }
+	[ ! -e $VIEW/frozen.txt ] || { echo "the held write reached the devices"; return 1; }
+	umount $VIEW && dmsetup remove fsview || return 1
 	dmsetup resume fs || return 1
 	wait $pid || { echo "the held write failed"; return 1; }
-	[ $rc -eq 0 ] || { echo "e2fsck -f -n on the frozen image (exit $rc):"; echo "$out"; return 1; }
 	want_eq state "$(dm_state fs)" ACTIVE &&
 		want_eq frozen.txt "$(cat $MNT/frozen.txt)" "written while frozen"
 }
@@ -121,10 +153,12 @@ suspend_freezes_filesystem() {
 # writer streams a file with fsync; the writer neither fails nor loses
 # data.
 suspend_with_writer() {
+	fs_setup && some_files || return 1
 	name=w$(echo "$*" | tr -dc a-z)
-	make_file $name.bin "$name" 4096 || return 1
+	mkdir -p "$SCEN_TMP/src"
+	pattern "$name" 0 4096 >"$SCEN_TMP/src/$name.bin" || return 1
 	dd if="$SCEN_TMP/src/$name.bin" of=$MNT/$name.bin bs=65536 conv=fsync \
-		2>"$SCEN_TMP/w.err" &
+		>"$SCEN_TMP/w.err" 2>&1 &
 	pid=$!
 	r=0
 	i=0
@@ -141,6 +175,10 @@ suspend_with_writer() {
 	return $r
 }
 
+suspend_lockfs_with_writer() {
+	suspend_with_writer
+}
+
 suspend_nolockfs_while_mounted() {
 	suspend_with_writer --nolockfs
 }
@@ -149,11 +187,8 @@ suspend_noflush_while_mounted() {
 	suspend_with_writer --noflush
 }
 
-suspend_lockfs_with_writer() {
-	suspend_with_writer
-}
-
-# grow SECTORS TABLE: load TABLE, resume, resize2fs online.
+# grow SECTORS TABLE: load TABLE, resume, resize2fs online; the
+# filesystem is larger and the files are intact.
 grow() {
 	before=$(fs_kib)
 	dmsetup load fs --table "$2" && dmsetup resume fs || return 1
@@ -169,16 +204,17 @@ grow() {
 }
 
 reload_grows_device_and_resize2fs_follows() {
+	fs_setup && some_files || return 1
 	grow $((SIZE2 * 2)) "$(fs_table $SIZE2)"
 }
 
-# 24 MiB more data, 35 MiB in all: more than the 32 MiB the filesystem
-# started with.
+# 30 MiB of data: more than the 32 MiB filesystem had room for.
 new_space_holds_data() {
+	fs_setup && grow $((SIZE2 * 2)) "$(fs_table $SIZE2)" || return 1
 	mkdir -p "$SCEN_TMP/src"
 	pattern fsbig 0 4096 >"$SCEN_TMP/chunk" || return 1
 	i=0
-	while [ $i -lt 12 ]; do
+	while [ $i -lt 15 ]; do
 		cat "$SCEN_TMP/chunk"
 		i=$((i + 1))
 	done >"$SCEN_TMP/src/big.bin"
@@ -188,69 +224,47 @@ new_space_holds_data() {
 	verify_files
 }
 
-reload_appending_linear_target_grows_again() {
-	grow $((SIZE2 * 2 + LIN)) "$(fs_table $SIZE2)
-$((SIZE2 * 2)) $LIN linear /dev/ram2 0"
+reload_appending_linear_target_grows_filesystem() {
+	fs_setup && some_files || return 1
+	grow $((SIZE1 * 2 + LIN)) "$(fs_table $SIZE1)
+$((SIZE1 * 2)) $LIN linear /dev/ram2 0"
 }
 
-umount_and_fsck_clean() {
-	umount $MNT || return 1
-	out=$(fsck.ext4 -f -n "$DEV" 2>&1)
-	rc=$?
-	[ $rc -eq 0 ] && return 0
-	echo "fsck.ext4 -f -n exit $rc:"
-	echo "$out"
-	return 1
+# After files, suspends with and without lockfs, and two growths, the
+# unmounted filesystem checks clean.
+filesystem_checks_clean_after_suspends_and_growth() {
+	fs_setup && some_files || return 1
+	dmsetup suspend fs && dmsetup resume fs &&
+		dmsetup suspend --nolockfs fs && dmsetup resume fs || return 1
+	grow $((SIZE2 * 2)) "$(fs_table $SIZE2)" >/dev/null &&
+		grow $((SIZE2 * 2 + LIN)) "$(fs_table $SIZE2)
+$((SIZE2 * 2)) $LIN linear /dev/ram2 0" >/dev/null || return 1
+	umount $MNT && fsck_clean "$DEV"
 }
 
 files_survive_remount() {
+	fs_setup && some_files || return 1
+	umount $MNT || return 1
 	mount -t ext4 -o ro "$DEV" $MNT || return 1
-	r=0
-	verify_files || r=1
-	want_eq frozen.txt "$(cat $MNT/frozen.txt)" "written while frozen" || r=1
-	want_eq dir/f49 "$(cat $MNT/dir/f49)" "small file 49" || r=1
-	umount $MNT || r=1
-	return $r
+	verify_files && small_files_read_back
 }
 
-remove_device() {
-	dmsetup remove fs
-}
+scenario_start
+ext4_available || die "ext4 is not available"
+TAP_TEARDOWN=fs_teardown
 
-use_dmx || die "cannot load the device-mapper"
-ramdisks 4 64 || die "cannot set up ramdisks"
-remove_all_dm || die "devices left over from an earlier test"
+check_each \
+	mkfs_ext4_detects_stripe_geometry \
+	files_written_read_back \
+	suspend_freezes_filesystem \
+	suspend_lockfs_with_writer \
+	suspend_nolockfs_while_mounted \
+	suspend_noflush_while_mounted \
+	reload_grows_device_and_resize2fs_follows \
+	new_space_holds_data \
+	reload_appending_linear_target_grows_filesystem \
+	filesystem_checks_clean_after_suspends_and_growth \
+	files_survive_remount
 
-check ext4_available ext4_available
-check mkfs_ext4_on_striped_device mkfs_ext4_on_striped_device
-check mkfs_ext4_detects_stripe_geometry mkfs_ext4_detects_stripe_geometry
-check mount_ext4 mount_ext4
-if grep -q " $MNT " /proc/mounts; then
-	check files_written_read_back files_written_read_back
-	check suspend_freezes_filesystem suspend_freezes_filesystem
-	check suspend_lockfs_with_writer suspend_lockfs_with_writer
-	check suspend_nolockfs_while_mounted suspend_nolockfs_while_mounted
-	check suspend_noflush_while_mounted suspend_noflush_while_mounted
-	check reload_grows_device_and_resize2fs_follows reload_grows_device_and_resize2fs_follows
-	check new_space_holds_data new_space_holds_data
-	check reload_appending_linear_target_grows_again reload_appending_linear_target_grows_again
-	check umount_and_fsck_clean umount_and_fsck_clean
-	check files_survive_remount files_survive_remount
-else
-	for t in files_written_read_back suspend_freezes_filesystem \
-		suspend_lockfs_with_writer suspend_nolockfs_while_mounted \
-		suspend_noflush_while_mounted reload_grows_device_and_resize2fs_follows \
-		new_space_holds_data reload_appending_linear_target_grows_again \
-		umount_and_fsck_clean files_survive_remount; do
-		not_ok "$t"
-		diag "not run: no filesystem mounted"
-	done
-fi
-check remove_device remove_device
-
-# Whatever happened, leave nothing mounted and no devices.
-dmsetup resume fs 2>/dev/null
-umount $MNT 2>/dev/null
-remove_all_dm
 rm -rf "$SCEN_TMP"
 tap_done

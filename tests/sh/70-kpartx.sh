@@ -1,11 +1,15 @@
 #!/bin/sh
+# dmx-test: timeout=300
 # kpartx on a dmx linear device: sfdisk writes a DOS label (primary,
 # extended and logical partitions), `kpartx -a` maps the partitions on
 # top of the disk with uuids derived from the disk's, the partitions
 # read and write at the right offsets of the disk and of the ramdisk
 # below it, the disk cannot go while they are mapped, and `kpartx -d`
 # removes them; then a GPT label, `kpartx -p p`, and `kpartx -u` after a
-# partition is resized.  Leaves dmx loaded with no devices.
+# partition is resized.
+#
+# Every test makes its own disk on a fresh ramdisk (the setups below);
+# the teardown after each one removes every device.
 set -u
 . "${DMX_TESTLIB:-/tests/lib}/tap.sh"
 . "${DMX_TESTLIB:-/tests/lib}/scenario.sh"
@@ -25,11 +29,35 @@ DOS_PARTS="kpdisk1 2048 20480
 kpdisk2 22528 40960
 kpdisk5 65536 16384"
 
-disk_created() {
-	dmsetup create kpdisk -u KPTEST-1 --table "0 $DISK_SECTORS linear /dev/ram0 $BASE"
+GPT_LABEL='label: gpt
+start=2048, size=8192
+start=10240, size=30720
+start=40960, size=8192'
+
+# disk: the disk kpdisk, on fresh (zeroed) ramdisks.
+disk() {
+	ramdisks 4 64 &&
+		dmsetup create kpdisk -u KPTEST-1 --table "0 $DISK_SECTORS linear /dev/ram0 $BASE"
+}
+
+# dos_disk: disk, with DOS_LABEL on it.
+dos_disk() {
+	disk && echo "$DOS_LABEL" | sfdisk -q --no-reread --no-tell-kernel $DISK
+}
+
+# dos_mapped: dos_disk, with its partitions mapped by kpartx.
+dos_mapped() {
+	dos_disk && kpartx -a $DISK
+}
+
+# gpt_mapped: disk with GPT_LABEL, its partitions mapped as kpdiskpN.
+gpt_mapped() {
+	disk && echo "$GPT_LABEL" | sfdisk -q --no-reread --no-tell-kernel $DISK &&
+		kpartx -a -p p $DISK
 }
 
 sfdisk_writes_dos_label() {
+	disk || return 1
 	echo "$DOS_LABEL" | sfdisk -q --no-reread --no-tell-kernel $DISK || return 1
 	got=$(sfdisk -d $DISK | grep '^/dev' | sed 's/^[^:]*: *//; s/  */ /g')
 	want_eq "sfdisk -d" "$got" "start= 2048, size= 20480, type=83
@@ -42,6 +70,7 @@ start= 65536, size= 16384, type=83" || return 1
 }
 
 kpartx_l_lists_partitions() {
+	dos_disk || return 1
 	want_eq "kpartx -l" "$(kpartx -l $DISK | sed 's/ *$//' | sed 's| /dev/[^ ]*| DEV|')" \
 		"kpdisk1 : 0 20480 DEV 2048
 kpdisk2 : 0 40960 DEV 22528
@@ -52,7 +81,7 @@ kpdisk5 : 0 16384 DEV 2048" || return 1
 }
 
 kpartx_a_creates_partition_maps() {
-	kpartx -a $DISK || return 1
+	dos_disk && kpartx -a $DISK || return 1
 	d=$(devno $DISK)
 	want_eq "tables" "$(dmsetup table | grep -v '^kpdisk:')" \
 		"kpdisk1: 0 20480 linear $d 2048
@@ -66,6 +95,7 @@ kpdisk5: 0 16384 linear $d 65536" || return 1
 }
 
 partition_uuids_derive_from_disk() {
+	dos_mapped || return 1
 	want_eq uuids "$(dmsetup info -c --noheadings -o name,uuid --separator ' ' | sort)" \
 		"kpdisk KPTEST-1
 kpdisk1 part1-KPTEST-1
@@ -75,6 +105,7 @@ kpdisk5 part5-KPTEST-1"
 }
 
 partitions_stack_on_disk() {
+	dos_mapped || return 1
 	out=$(dmsetup ls --tree) || return 1
 	for p in kpdisk1 kpdisk2 kpdisk3 kpdisk5; do
 		echo "$out" | grep -A1 "^$p " | grep -q "^ \`-kpdisk ($(devno $DISK))\$" ||
@@ -88,6 +119,7 @@ partitions_stack_on_disk() {
 # partition; the partitions written before are checked again so no
 # write spilled over.
 partitions_map_to_disk_offsets() {
+	dos_mapped || return 1
 	r=0
 	echo "$DOS_PARTS" | while read -r name start size; do
 		n=$((size < 8192 ? size : 8192))
@@ -107,6 +139,7 @@ partitions_map_to_disk_offsets() {
 }
 
 partition_buffered_io_maps() {
+	dos_mapped || return 1
 	pattern kp1b 0 2048 >"$SCEN_TMP/kp1b" || return 1
 	put "$SCEN_TMP/kp1b" /dev/mapper/kpdisk1 0 1048576 || return 1
 	same_as "$SCEN_TMP/kp1b" /dev/ram0 $((BASE + 2048)) || return 1
@@ -115,6 +148,7 @@ partition_buffered_io_maps() {
 }
 
 disk_cannot_be_removed_under_partitions() {
+	dos_mapped || return 1
 	if dmsetup remove kpdisk 2>&1; then
 		echo "removed the disk under its partitions"
 		return 1
@@ -123,7 +157,7 @@ disk_cannot_be_removed_under_partitions() {
 }
 
 kpartx_d_removes_partition_maps() {
-	kpartx -d $DISK || return 1
+	dos_mapped && kpartx -d $DISK || return 1
 	want_eq devices "$(dmsetup ls | cut -f1)" kpdisk || return 1
 	for p in kpdisk1 kpdisk2 kpdisk3 kpdisk5; do
 		[ ! -e /dev/mapper/$p ] || { echo "/dev/mapper/$p left"; return 1; }
@@ -131,13 +165,8 @@ kpartx_d_removes_partition_maps() {
 	want_eq "open count of the disk" "$(info_line kpdisk 'Open count')" 0
 }
 
-GPT_LABEL='label: gpt
-start=2048, size=8192
-start=10240, size=30720
-start=40960, size=8192'
-
 kpartx_maps_gpt_partitions_with_delimiter() {
-	echo "$GPT_LABEL" | sfdisk -q --no-reread --no-tell-kernel $DISK || return 1
+	disk && echo "$GPT_LABEL" | sfdisk -q --no-reread --no-tell-kernel $DISK || return 1
 	kpartx -a -p p $DISK || return 1
 	d=$(devno $DISK)
 	want_eq "tables" "$(dmsetup table | grep -v '^kpdisk:')" \
@@ -150,8 +179,12 @@ kpdiskp3: 0 8192 linear $d 40960" || return 1
 		same_as "$SCEN_TMP/gpt2" /dev/mapper/kpdiskp2 0
 }
 
-# Growing partition 3 on disk and running `kpartx -u` reloads its map.
+# Growing partition 3 on disk and running `kpartx -u` reloads its map;
+# the others keep theirs, and their data.
 kpartx_u_updates_resized_partition() {
+	gpt_mapped || return 1
+	pattern gpt2 0 30720 >"$SCEN_TMP/gpt2" || return 1
+	put "$SCEN_TMP/gpt2" /dev/mapper/kpdiskp2 0 1048576 direct || return 1
 	echo "$GPT_LABEL" | sed 's/start=40960, size=8192/start=40960, size=16384/' |
 		sfdisk -q --no-reread --no-tell-kernel $DISK || return 1
 	kpartx -u -p p $DISK || return 1
@@ -162,29 +195,29 @@ kpartx_u_updates_resized_partition() {
 }
 
 kpartx_d_removes_gpt_partition_maps() {
-	kpartx -d -p p $DISK || return 1
-	want_eq devices "$(dmsetup ls | cut -f1)" kpdisk &&
-		dmsetup remove kpdisk && no_devices_left
+	gpt_mapped && kpartx -d -p p $DISK || return 1
+	want_eq devices "$(dmsetup ls | cut -f1)" kpdisk || return 1
+	for p in kpdiskp1 kpdiskp2 kpdiskp3; do
+		[ ! -e /dev/mapper/$p ] || { echo "/dev/mapper/$p left"; return 1; }
+	done
+	want_eq "open count of the disk" "$(info_line kpdisk 'Open count')" 0
 }
 
-use_dmx || die "cannot load the device-mapper"
-ramdisks 4 64 || die "cannot set up ramdisks"
-remove_all_dm || die "devices left over from an earlier test"
+scenario_start
 
-check disk_created disk_created
-check sfdisk_writes_dos_label sfdisk_writes_dos_label
-check kpartx_l_lists_partitions kpartx_l_lists_partitions
-check kpartx_a_creates_partition_maps kpartx_a_creates_partition_maps
-check partition_uuids_derive_from_disk partition_uuids_derive_from_disk
-check partitions_stack_on_disk partitions_stack_on_disk
-check partitions_map_to_disk_offsets partitions_map_to_disk_offsets
-check partition_buffered_io_maps partition_buffered_io_maps
-check disk_cannot_be_removed_under_partitions disk_cannot_be_removed_under_partitions
-check kpartx_d_removes_partition_maps kpartx_d_removes_partition_maps
-check kpartx_maps_gpt_partitions_with_delimiter kpartx_maps_gpt_partitions_with_delimiter
-check kpartx_u_updates_resized_partition kpartx_u_updates_resized_partition
-check kpartx_d_removes_gpt_partition_maps kpartx_d_removes_gpt_partition_maps
+check_each \
+	sfdisk_writes_dos_label \
+	kpartx_l_lists_partitions \
+	kpartx_a_creates_partition_maps \
+	partition_uuids_derive_from_disk \
+	partitions_stack_on_disk \
+	partitions_map_to_disk_offsets \
+	partition_buffered_io_maps \
+	disk_cannot_be_removed_under_partitions \
+	kpartx_d_removes_partition_maps \
+	kpartx_maps_gpt_partitions_with_delimiter \
+	kpartx_u_updates_resized_partition \
+	kpartx_d_removes_gpt_partition_maps
 
-remove_all_dm
 rm -rf "$SCEN_TMP"
 tap_done

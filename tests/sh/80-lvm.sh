@@ -1,11 +1,16 @@
 #!/bin/sh
-# LVM2 on dmx (no udev: /etc/lvm/lvm.conf of the initramfs): pvcreate
-# on three ramdisks, vgcreate, a linear and a two-stripe LV whose dm
-# tables agree with LVM's own metadata and whose data lands on the PVs
-# where the metadata says; ext4 on the linear LV grown online with
-# lvextend and resize2fs; sane lvs output; deactivation and
-# reactivation; lvremove, vgremove, pvremove.  Snapshots are tested
-# elsewhere.  Leaves dmx loaded with no devices.
+# dmx-test: timeout=300
+# LVM2 on dmx (no udev: /etc/lvm/lvm.conf of the initramfs): a volume
+# group on three ramdisks, a linear and a two-stripe LV whose dm tables
+# agree with LVM's own metadata and whose data lands on the PVs where
+# the metadata says; sane lvs output; ext4 on the linear LV, open while
+# mounted, grown online with lvextend and resize2fs and checking clean
+# afterwards; deactivation and reactivation; lvremove and vgremove.
+# Snapshots are tested elsewhere.
+#
+# Every test makes its own volume group on fresh ramdisks (vg_setup),
+# and the LVs it needs; the teardown after each one unmounts and
+# removes every device.
 set -u
 . "${DMX_TESTLIB:-/tests/lib}/tap.sh"
 . "${DMX_TESTLIB:-/tests/lib}/scenario.sh"
@@ -49,17 +54,26 @@ lv_offset() {
 	echo $(($(lvm_field pvs pe_start "$2") + first * ext))
 }
 
-pvcreate_on_ramdisks() {
-	pvcreate -y $PVS || return 1
-	want_eq pvs "$(lvm_field pvs pv_name | sort | tr '\n' ' ')" "$PVS "
+# vg_setup: the volume group $VG over $PVS, fresh (zeroed) ramdisks that
+# vgcreate makes PVs of.
+vg_setup() {
+	ramdisks 4 64 && vgcreate -q $VG $PVS >/dev/null
 }
 
-vgcreate_over_three_pvs() {
-	vgcreate $VG $PVS || return 1
-	want_eq "pv count" "$(lvm_field vgs pv_count $VG)" 3
+# lv_lin, lv_str: the linear LV (16 MiB) and the striped one (2 x 64 KiB
+# stripes, 32 MiB).
+lv_lin() { lvcreate -q -y -L 16M -n lin $VG >/dev/null; }
+lv_str() { lvcreate -q -y -i2 -I64 -L 32M -n str $VG >/dev/null; }
+
+# lvm_teardown: nothing mounted, no devices, no LVM device links; the
+# next vg_setup zeroes the ramdisks, metadata and all.
+lvm_teardown() {
+	if grep -q " $MNT " /proc/mounts; then umount $MNT || return 1; fi
+	dm_teardown && rm -rf /dev/$VG
 }
 
 lvcreate_linear_makes_dm_device() {
+	vg_setup || return 1
 	lvcreate -y -L 16M -n lin $VG || return 1
 	[ -b /dev/mapper/$VG-lin ] || { echo "/dev/mapper/$VG-lin missing"; return 1; }
 	[ "$(readlink -f /dev/$VG/lin)" = "/dev/mapper/$VG-lin" ] ||
@@ -70,6 +84,7 @@ lvcreate_linear_makes_dm_device() {
 }
 
 lvcreate_striped_makes_dm_device() {
+	vg_setup || return 1
 	lvcreate -y -i2 -I64 -L 32M -n str $VG || return 1
 	table=$(dmsetup table $VG-str)
 	want_match "dm table" "$table" '^0 65536 striped 2 128 ' &&
@@ -78,6 +93,7 @@ lvcreate_striped_makes_dm_device() {
 }
 
 lv_linear_data_lands_on_pv() {
+	vg_setup && lv_lin || return 1
 	pattern lvl 0 16384 >"$SCEN_TMP/p" || return 1
 	put "$SCEN_TMP/p" /dev/$VG/lin 0 1048576 direct || return 1
 	same_as "$SCEN_TMP/p" /dev/ram0 "$(lv_offset lin /dev/ram0)" &&
@@ -85,6 +101,7 @@ lv_linear_data_lands_on_pv() {
 }
 
 lv_striped_data_lands_on_pvs() {
+	vg_setup && lv_str || return 1
 	# The first 8 MiB: 4 MiB on each stripe.
 	pattern lvs 0 16384 >"$SCEN_TMP/p" || return 1
 	put "$SCEN_TMP/p" /dev/$VG/str 0 1048576 direct || return 1
@@ -100,19 +117,25 @@ lv_striped_data_lands_on_pvs() {
 }
 
 lvs_reports_sane_values() {
+	vg_setup && lv_lin && lv_str || return 1
 	want_eq lvs "$(lvs --noheadings --units m --nosuffix -o lv_name,lv_size,segtype,stripes,lv_attr $VG |
 		awk '{ $1 = $1; print }')" "lin 16.00 linear 1 -wi-a-----
 str 32.00 striped 2 -wi-a-----" &&
 		want_eq "lv count" "$(lvm_field vgs lv_count $VG)" 2
 }
 
-ext4_on_linear_lv() {
-	grep -qw ext4 /proc/filesystems || modprobe ext4 || return 1
-	mkfs.ext4 -q -F -b 4096 /dev/$VG/lin || return 1
+# lin_fs: vg_setup and lv_lin with ext4 on it, mounted on $MNT, holding
+# the file f (pattern lvf, also in $SCEN_TMP/f).
+lin_fs() {
+	vg_setup && lv_lin && mkfs.ext4 -q -F -b 4096 /dev/$VG/lin || return 1
 	mkdir -p $MNT
 	mount -t ext4 /dev/$VG/lin $MNT || return 1
-	pattern lvf 0 8192 >"$SCEN_TMP/f" && cp "$SCEN_TMP/f" $MNT/f || return 1
-	sync
+	pattern lvf 0 8192 >"$SCEN_TMP/f" && cp "$SCEN_TMP/f" $MNT/f && sync
+}
+
+# LVM reads the open count of the LV's device: 'o' in the attributes.
+lv_attr_shows_mounted_lv_open() {
+	lin_fs || return 1
 	want_match "lv_attr while mounted" "$(lvm_field lvs lv_attr $VG/lin)" '^-wi-ao'
 }
 
@@ -120,7 +143,9 @@ fs_kib() {
 	df -k $MNT | awk 'NR == 2 { print $2 }'
 }
 
+# Then the files read back, and the unmounted filesystem checks clean.
 lvextend_and_resize2fs_online() {
+	lin_fs || return 1
 	before=$(fs_kib)
 	lvextend -L +16M $VG/lin || return 1
 	want_eq "dm table" "$(dmsetup table $VG-lin)" "$(expected_table lin)" &&
@@ -135,20 +160,12 @@ lvextend_and_resize2fs_online() {
 	pattern lvg 0 24576 >"$SCEN_TMP/g" && cp "$SCEN_TMP/g" $MNT/g || return 1
 	sync
 	drop_caches
-	cmp "$SCEN_TMP/f" $MNT/f && cmp "$SCEN_TMP/g" $MNT/g
-}
-
-umount_and_fsck_clean() {
-	umount $MNT || return 1
-	out=$(fsck.ext4 -f -n /dev/$VG/lin 2>&1)
-	rc=$?
-	[ $rc -eq 0 ] && return 0
-	echo "fsck.ext4 -f -n exit $rc:"
-	echo "$out"
-	return 1
+	cmp "$SCEN_TMP/f" $MNT/f && cmp "$SCEN_TMP/g" $MNT/g || return 1
+	umount $MNT && fsck_clean /dev/$VG/lin
 }
 
 lvchange_deactivates_and_reactivates() {
+	lin_fs && umount $MNT || return 1
 	table=$(dmsetup table $VG-lin)
 	lvchange -an $VG/lin || return 1
 	! dm_exists $VG-lin || { echo "$VG-lin still mapped"; return 1; }
@@ -157,53 +174,40 @@ lvchange_deactivates_and_reactivates() {
 	lvchange -ay $VG/lin || return 1
 	want_eq "dm table after reactivation" "$(dmsetup table $VG-lin)" "$table" || return 1
 	mount -t ext4 -o ro /dev/$VG/lin $MNT || return 1
-	r=0
-	cmp "$SCEN_TMP/f" $MNT/f && cmp "$SCEN_TMP/g" $MNT/g || r=1
-	umount $MNT || r=1
-	return $r
+	cmp "$SCEN_TMP/f" $MNT/f
 }
 
 lvremove_removes_dm_devices() {
+	vg_setup && lv_lin && lv_str || return 1
 	lvremove -y $VG/lin $VG/str || return 1
 	no_devices_left || return 1
 	[ ! -e /dev/$VG ] || { echo "/dev/$VG left:"; ls -l /dev/$VG; return 1; }
 }
 
-vgremove_and_pvremove() {
-	vgremove -y $VG && pvremove -y $PVS || return 1
-	want_eq pvs "$(lvm_field pvs pv_name)" ""
+# vgremove -f takes the active LVs down with the group.
+vgremove_removes_active_lvs() {
+	vg_setup && lv_lin && lv_str || return 1
+	vgremove -f $VG || return 1
+	no_devices_left || return 1
+	[ ! -e /dev/$VG ] || { echo "/dev/$VG left:"; ls -l /dev/$VG; return 1; }
+	want_eq "volume groups" "$(lvm_field vgs vg_name)" ""
 }
 
-use_dmx || die "cannot load the device-mapper"
-ramdisks 4 64 || die "cannot set up ramdisks"
-remove_all_dm || die "devices left over from an earlier test"
+scenario_start
+grep -qw ext4 /proc/filesystems || modprobe ext4 || die "ext4 is not available"
+TAP_TEARDOWN=lvm_teardown
 
-check pvcreate_on_ramdisks pvcreate_on_ramdisks
-check vgcreate_over_three_pvs vgcreate_over_three_pvs
-check lvcreate_linear_makes_dm_device lvcreate_linear_makes_dm_device
-check lvcreate_striped_makes_dm_device lvcreate_striped_makes_dm_device
-check lv_linear_data_lands_on_pv lv_linear_data_lands_on_pv
-check lv_striped_data_lands_on_pvs lv_striped_data_lands_on_pvs
-check lvs_reports_sane_values lvs_reports_sane_values
-check ext4_on_linear_lv ext4_on_linear_lv
-if grep -q " $MNT " /proc/mounts; then
-	check lvextend_and_resize2fs_online lvextend_and_resize2fs_online
-	check umount_and_fsck_clean umount_and_fsck_clean
-	check lvchange_deactivates_and_reactivates lvchange_deactivates_and_reactivates
-else
-	for t in lvextend_and_resize2fs_online umount_and_fsck_clean \
-		lvchange_deactivates_and_reactivates; do
-		not_ok "$t"
-		diag "not run: no filesystem mounted"
-	done
-fi
-check lvremove_removes_dm_devices lvremove_removes_dm_devices
-check vgremove_and_pvremove vgremove_and_pvremove
+check_each \
+	lvcreate_linear_makes_dm_device \
+	lvcreate_striped_makes_dm_device \
+	lv_linear_data_lands_on_pv \
+	lv_striped_data_lands_on_pvs \
+	lvs_reports_sane_values \
+	lv_attr_shows_mounted_lv_open \
+	lvextend_and_resize2fs_online \
+	lvchange_deactivates_and_reactivates \
+	lvremove_removes_dm_devices \
+	vgremove_removes_active_lvs
 
-# Whatever happened, leave nothing mounted, no VG and no devices.
-umount $MNT 2>/dev/null
-vgremove -y -f $VG >/dev/null 2>&1
-pvremove -y -ff $PVS >/dev/null 2>&1
-remove_all_dm
 rm -rf "$SCEN_TMP"
 tap_done

@@ -1,5 +1,5 @@
 #!/bin/sh
-# dmx-test: timeout=400
+# dmx-test: timeout=600
 # Differential test: every scenario of tests/diff/*.sh runs against the
 # stock dm-mod, then against dmx, in this one boot; the transcripts (each
 # command with its stdout, stderr and exit status) are normalised by
@@ -7,7 +7,8 @@
 # and must be identical.  One TAP line per scenario, diff_<scenario>; a
 # failing one carries the unified diff, stock (-) against dmx (+).
 #
-# Kernel log lines are not compared.  Leaves dmx loaded with no devices.
+# Each scenario starts on fresh ramdisks and without devices.  Kernel log
+# lines are not compared.  Leaves dmx loaded with no devices.
 #
 # No `set -e`: a failing scenario is reported and the next one still runs.
 set -u
@@ -17,7 +18,7 @@ set -u
 # The scenarios: /tests/diff in the guest, tests/diff in the repository.
 DIFF_DIR=${DMX_DIFFDIR:-${DMX_TESTLIB:-/tests/lib}/../diff}
 
-if [ "$DMX_IMPL" = stock ]; then
+if is_stock; then
 	# use_dmx would load dm-mod too: there is nothing to compare.
 	skip differential "reference run on stock dm-mod: nothing to compare with"
 	tap_done

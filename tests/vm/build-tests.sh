@@ -7,14 +7,17 @@
 # contains the comment "dmx-test: no-m32", $DMX_BUILD/bin/NAME-m32 (i386,
 # which exercises the kernel's compat ioctl path).  The tests use the
 # kernel's kselftest_harness.h, found in $DMX_HARNESS (tests/vm/kernel.sh
-# extracts it), and include/uapi.  Binaries are rebuilt only when older
-# than their source or a header; binaries whose source is gone are removed,
-# since the VM runs everything in bin/.
+# extracts it), and include/uapi.  Every tests/lib/NAME.c, a tool the
+# shell tests call (dmxt), becomes $DMX_BUILD/tools/NAME, which the guest
+# has in its PATH.  Binaries are rebuilt only when older than their
+# source or a header; binaries whose source is gone are removed, since
+# the VM runs everything in bin/.
 set -eu
 VM_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$VM_DIR/common.sh"
 
 BIN=$DMX_BUILD/bin
+TOOLS=$DMX_BUILD/tools
 
 # newest_header: the most recently changed header a test may include.
 newest_header() {
@@ -39,27 +42,29 @@ compile() {
 	msg "cc ${out#"$DMX_ROOT"/}"
 	rm -f "$out"
 	if gcc -static -O2 -Wall -Werror -D_FILE_OFFSET_BITS=64 \
-		-I"$DMX_ROOT/include/uapi" -I"$DMX_HARNESS" "$@" -o "$out.tmp" "$src"; then
+		-I"$DMX_ROOT/include/uapi" -I"$DMX_ROOT/tests/c" -I"$DMX_HARNESS" \
+		"$@" -o "$out.tmp" "$src"; then
 		mv "$out.tmp" "$out"
 	else
 		FAILED="$FAILED ${src##*/}${1:+ ($1)}"
 	fi
 }
 
-# prune: remove binaries whose tests/c source no longer exists.
+# prune DIR SRCDIR: remove binaries in DIR whose SRCDIR source is gone.
 prune() {
-	for bin in "$BIN"/*; do
+	for bin in "$1"/*; do
 		[ -f "$bin" ] || continue
 		name=${bin##*/}
 		name=${name%-m32}
-		[ -f "$DMX_ROOT/tests/c/$name.c" ] || rm -f "$bin"
+		[ -f "$2/$name.c" ] || rm -f "$bin"
 	done
 }
 
 main() {
 	eval "$(sh "$VM_DIR/kernel.sh")"
-	mkdir -p "$BIN"
-	prune
+	mkdir -p "$BIN" "$TOOLS"
+	prune "$BIN" "$DMX_ROOT/tests/c"
+	prune "$TOOLS" "$DMX_ROOT/tests/lib"
 	HEADER=$(newest_header)
 	FAILED=
 	for src in "$DMX_ROOT"/tests/c/*.c; do
@@ -69,6 +74,10 @@ main() {
 		if ! grep -q 'dmx-test: no-m32' "$src"; then
 			compile "$BIN/$name-m32" "$src" -m32
 		fi
+	done
+	for src in "$DMX_ROOT"/tests/lib/*.c; do
+		[ -f "$src" ] || continue
+		compile "$TOOLS/$(basename "$src" .c)" "$src"
 	done
 	[ -z "$FAILED" ] || die "failed to compile:$FAILED"
 }

@@ -27,6 +27,8 @@
 #   /tests/                      C test binaries and tests/sh/*.sh (run in
 #                                check mode, C first, each sorted by name)
 #   /tests/lib/                  tests/lib/* (tap.sh): export DMX_TESTLIB
+#   /usr/bin/dmxt                $DMX_BUILD/tools/* (tests/lib/*.c), tools
+#                                the shell tests call
 #   /tests/DIR/                  every other tests/DIR but build, c, vm:
 #                                e.g. diff/ scenarios, demo/demo.sh,
 #                                bench/bench.sh
@@ -205,6 +207,10 @@ install_tests() {
 	for f in "$DMX_ROOT"/tests/sh/*.sh; do
 		if [ -f "$f" ]; then cp "$f" "$ROOT/tests/"; fi
 	done
+	# In the PATH, not in /tests: every executable there is run as a test.
+	for f in "$DMX_BUILD"/tools/*; do
+		if [ -f "$f" ] && [ -x "$f" ]; then cp "$f" "$ROOT/usr/bin/"; fi
+	done
 	for d in "$DMX_ROOT"/tests/*/; do
 		case ${d%/} in */build | */c | */vm | */sh) continue ;; esac
 		cp -R "${d%/}" "$ROOT/tests/"
@@ -220,7 +226,7 @@ install_tests() {
 build_run_part() {
 	ROOT=$DMX_BUILD/vm/run
 	rm -rf "$ROOT"
-	mkdir -p "$ROOT/usr/lib/modules" "$ROOT/tests"
+	mkdir -p "$ROOT/usr/lib/modules" "$ROOT/usr/bin" "$ROOT/tests"
 	install_dmx
 	install_tests
 	pack "$ROOT" | gzip -1 >"$1"
