@@ -2,22 +2,54 @@
 /*
  * Copy-on-write for the snapshot targets: pending exceptions from their
  * creation to their completion, for origin writes (the origin's side,
- * called under the origin's lock) and for snapshot writes (from the
- * snapshot's worker); and how a snapshot is lost when its COW device
- * fills up or fails.
+ * called under the origin's lock, include/dmx-snap-cow.h) and for
+ * snapshot writes (from the snapshot's worker); and how a snapshot is
+ * lost when its COW device fills up or fails.
  *
- * A pending exception is created with its COW chunk under the
- * snapshot's lock, started once no lock is held (copied from the origin
- * by the copy engine, or written whole by a snapshot write covering
- * it), committed by the store, and then completed: the exception goes
- * into the table, reads already sent to the origin for the chunk are
- * waited for, and the bios held on it go.
+ * A pending exception is allocated where that may sleep, then given
+ * its COW chunk under the snapshot's lock, started once no lock is held
+ * (copied from the origin by the copy engine, or written whole by a
+ * snapshot write covering it), recorded by the store, and completed:
+ * reads already sent to the origin for the chunk are waited for, and
+ * the bios held on it go.  The allocation comes from a reserve shared
+ * by every snapshot, and each one allocated is started before the next
+ * is asked for, so the reserve is always given back.
  */
+#include <linux/blkdev.h>
+#include <linux/mempool.h>
 #include <linux/slab.h>
+#include <linux/wait_bit.h>
 
-#include "dmx-snap.h"
+#include "dmx-snapshot.h"
 
-static void snapshot_copy_done(int error, void *context);
+/* Pending exceptions kept in reserve for every snapshot together. */
+#define SNAP_PENDING_RESERVE	64
+
+struct snap_pending {
+	struct snap_chunk_node node;	/* in s->pending; chunk: old_chunk */
+	struct snapshot *snap;
+	snap_chunk_t new_chunk;
+	struct bio_list origin_bios;	/* origin writes to release */
+	struct bio_list snap_bios;	/* snapshot writes to remap */
+	struct bio *full_bio;		/* a write covering the chunk: the copy */
+	bio_end_io_t *full_bio_end_io;
+	void *full_bio_private;
+	int error;
+	struct list_head start_node;	/* on a batch's start list */
+	struct snap_store_commit commit;
+	struct work_struct work;
+};
+
+static struct kmem_cache *snap_pending_cache;
+static mempool_t snap_pending_pool;
+
+/*
+ * Snapshot writes that need a new exception, completions of snapshot
+ * writes that were the copy, and header rewrites of lost snapshots.
+ */
+static struct workqueue_struct *snap_cow_wq;
+
+static void snapshot_start_copy(struct snap_pending *pe);
 
 /* Chunks of [sector, sector + len) that s covers; false if none. */
 static bool snapshot_chunk_range(struct snapshot *s, sector_t sector,
@@ -28,24 +60,23 @@ static bool snapshot_chunk_range(struct snapshot *s, sector_t sector,
 
 	if (!len || sector >= end)
 		return false;
-	*first = snap_sector_to_chunk(s->store, sector);
-	*last = snap_sector_to_chunk(s->store, end - 1);
+	*first = snapshot_chunk(s, sector);
+	*last = snapshot_chunk(s, end - 1);
 	return true;
 }
 
 void snapshot_remap_to_cow(struct snapshot *s, struct bio *bio,
-			   struct snap_exception *e)
+			   snap_chunk_t new_chunk)
 {
-	sector_t offset = bio->bi_iter.bi_sector & (s->store->chunk_size - 1);
+	sector_t offset = bio->bi_iter.bi_sector & (s->chunk_size - 1);
 
 	bio_set_dev(bio, s->cow->bdev);
-	bio->bi_iter.bi_sector = snap_chunk_to_sector(s->store, e->new_chunk) +
-				 offset;
+	bio->bi_iter.bi_sector = snapshot_sector(s, new_chunk) + offset;
 }
 
 /* Invalidation. */
 
-static void snapshot_report_invalid(struct snapshot *s, int error)
+static void snapshot_report_invalid(int error)
 {
 	if (error == -ENOSPC)
 		pr_err(SNAP_PREFIX "invalidating snapshot: COW device full\n");
@@ -56,12 +87,38 @@ static void snapshot_report_invalid(struct snapshot *s, int error)
 		       error);
 }
 
-/* s is marked invalid already: say why, on disk and to userland. */
+/*
+ * s->lock held.  s is lost from now on, but origin writes wait until
+ * its header says so: until then a crash would bring it back valid,
+ * without the copies of what they overwrote.  False if it was lost.
+ */
+static bool snapshot_mark_invalid_locked(struct snapshot *s)
+{
+	if (!s->valid)
+		return false;
+	s->valid = false;
+	s->dropping = true;
+	return true;
+}
+
+/*
+ * s is marked invalid: say why, on disk and to userland, then let the
+ * origin writes go that waited for it.  Process context.
+ */
 static void snapshot_publish_invalid(struct snapshot *s, int error)
 {
-	snapshot_report_invalid(s, error);
+	struct bio_list bios;
+
+	snapshot_report_invalid(error);
 	snap_store_drop(s->store);
 	dmx_target_event(s->ti);
+
+	spin_lock(&s->lock);
+	s->dropping = false;
+	bios = s->drop_bios;
+	bio_list_init(&s->drop_bios);
+	spin_unlock(&s->lock);
+	snap_origin_requeue(s->o, &bios);
 }
 
 /* Process context: the header is rewritten here and now. */
@@ -70,43 +127,34 @@ void snapshot_invalidate(struct snapshot *s, int error)
 	bool was_valid;
 
 	spin_lock(&s->lock);
-	was_valid = s->valid;
-	s->valid = false;
+	was_valid = snapshot_mark_invalid_locked(s);
 	spin_unlock(&s->lock);
 	if (was_valid)
 		snapshot_publish_invalid(s, error);
 }
 
-/* The origin writes that filled the COW go on once the header says so. */
 void snapshot_drop_work(struct work_struct *work)
 {
 	struct snapshot *s = container_of(work, struct snapshot, drop_work);
-	struct bio_list bios;
 
-	snapshot_publish_invalid(s, -ENOSPC);
-
-	spin_lock(&s->lock);
-	bios = s->drop_bios;
-	bio_list_init(&s->drop_bios);
-	spin_unlock(&s->lock);
-	snap_origin_requeue(s->o, &bios);
+	snapshot_publish_invalid(s, s->drop_error);
 }
 
 /*
- * No room left for a copy an origin write needs: the snapshot is lost.
- * s->lock held, so the header is rewritten from a worker, and the
- * write, if given, waits for that.
+ * No room left for a copy an origin write needs: s, valid until now,
+ * is lost.  s->lock is held, so the header is rewritten from the
+ * worker, and the write, if given, waits for that.
  */
-static void snapshot_invalidate_full(struct snapshot *s, struct bio **bio)
+static void snapshot_invalidate_full_locked(struct snapshot *s,
+					    struct bio **bio)
 {
 	if (*bio) {
 		bio_list_add(&s->drop_bios, *bio);
 		*bio = NULL;
 	}
-	if (!s->valid)
-		return;
-	s->valid = false;
-	queue_work(snap_meta_wq, &s->drop_work);
+	snapshot_mark_invalid_locked(s);
+	s->drop_error = -ENOSPC;
+	queue_work(snap_cow_wq, &s->drop_work);
 }
 
 /*
@@ -131,96 +179,65 @@ static void snapshot_cow_full(struct snapshot *s)
 
 /* Pending exceptions. */
 
-/* s->lock held. */
-struct snap_pending *snapshot_find_pending(struct snapshot *s,
-					   snap_chunk_t chunk)
+/* May sleep until another pending exception is freed. */
+static struct snap_pending *snap_pending_alloc(void)
 {
-	struct snap_exception *e = snap_table_lookup(&s->pending, chunk);
-
-	return e ? container_of(e, struct snap_pending, e) : NULL;
+	return mempool_alloc(&snap_pending_pool, GFP_NOIO);
 }
 
-/* Gives pe a COW chunk and lists it; s->lock held. */
-static int snapshot_init_pending(struct snapshot *s, struct snap_pending *pe,
-				 snap_chunk_t chunk)
+/* One never listed, or one whose snapshot is done with it. */
+static void snap_pending_release(struct snap_pending *pe)
+{
+	mempool_free(pe, &snap_pending_pool);
+}
+
+/* s->lock held. */
+static struct snap_pending *snapshot_find_pending(struct snapshot *s,
+						  snap_chunk_t chunk)
+{
+	struct snap_chunk_node *node = snap_chunk_table_lookup(s->pending,
+							       chunk);
+
+	return node ? container_of(node, struct snap_pending, node) : NULL;
+}
+
+/* Gives pe a COW chunk and lists it; s->lock held.  -ENOSPC if full. */
+static int snapshot_init_pending_locked(struct snapshot *s,
+					struct snap_pending *pe,
+					snap_chunk_t chunk)
 {
 	int r;
 
-	r = snap_store_alloc_chunk(s->store, &pe->e.new_chunk);
+	r = snap_store_prepare(s->store, &pe->new_chunk);
 	if (r)
 		return r;
-	pe->e.old_chunk = chunk;
+	pe->node.chunk = chunk;
 	pe->snap = s;
 	bio_list_init(&pe->origin_bios);
 	bio_list_init(&pe->snap_bios);
 	pe->full_bio = NULL;
 	pe->error = 0;
-	INIT_LIST_HEAD(&pe->node);
-	snap_table_insert(&s->pending, &pe->e);
+	INIT_LIST_HEAD(&pe->start_node);
+	snap_chunk_table_insert(s->pending, &pe->node);
 	atomic_inc(&s->nr_pending);
 	return 0;
 }
 
+/*
+ * The last thing done for pe: once the count reaches zero, s may be
+ * freed by a waiter at any moment, so only s's address is used after.
+ */
 static void snapshot_free_pending(struct snapshot *s, struct snap_pending *pe)
 {
-	snap_pending_free(&s->pending_pool, pe);
+	snap_pending_release(pe);
 	if (atomic_dec_and_test(&s->nr_pending))
-		wake_up(&s->pending_wait);
+		wake_up_var(&s->nr_pending);
 }
 
-static void snapshot_full_bio_work(struct work_struct *work)
+/* Waits until every pending exception of s is freed. */
+void snapshot_wait_for_copies(struct snapshot *s)
 {
-	struct snap_pending *pe = container_of(work, struct snap_pending, work);
-
-	snap_store_commit(pe->snap->store, pe);
-}
-
-static void snapshot_full_bio_end_io(struct bio *bio)
-{
-	struct snap_pending *pe = bio->bi_private;
-
-	pe->error = blk_status_to_errno(bio->bi_status);
-	INIT_WORK(&pe->work, snapshot_full_bio_work);
-	queue_work(snap_meta_wq, &pe->work);
-}
-
-static void snapshot_start_copy(struct snap_pending *pe)
-{
-	struct snapshot *s = pe->snap;
-	struct snap_store *st = s->store;
-	sector_t from = snap_chunk_to_sector(st, pe->e.old_chunk);
-	sector_t origin_size = bdev_nr_sectors(s->origin->bdev);
-	sector_t count = 0;
-
-	if (pe->full_bio) {
-		submit_bio_noacct(pe->full_bio);
-		return;
-	}
-	/* The last chunk may reach past the end of the origin. */
-	if (from < origin_size)
-		count = min_t(sector_t, st->chunk_size, origin_size - from);
-	snap_copy(s->copier, s->origin->bdev, from, s->cow->bdev,
-		  snap_chunk_to_sector(st, pe->e.new_chunk), count,
-		  snapshot_copy_done, pe);
-}
-
-/* Starts what snapshot_prepare_overwrite() queued; no lock held. */
-void snapshot_start_copies(struct list_head *start)
-{
-	struct snap_pending *pe, *tmp;
-
-	list_for_each_entry_safe(pe, tmp, start, node) {
-		list_del_init(&pe->node);
-		snapshot_start_copy(pe);
-	}
-}
-
-static void snapshot_copy_done(int error, void *context)
-{
-	struct snap_pending *pe = context;
-
-	pe->error = error;
-	snap_store_commit(pe->snap->store, pe);
+	wait_var_event(&s->nr_pending, !atomic_read(&s->nr_pending));
 }
 
 static void snapshot_release_snap_bios(struct snapshot *s,
@@ -234,51 +251,35 @@ static void snapshot_release_snap_bios(struct snapshot *s,
 			bio_io_error(bio);
 			continue;
 		}
-		snapshot_remap_to_cow(s, bio, &pe->e);
+		snapshot_remap_to_cow(s, bio, pe->new_chunk);
 		submit_bio_noacct(bio);
 	}
 }
 
 /*
- * The store has made pe's exception durable (or failed to).  Process
- * context.  The completed exception goes in first, so new reads of the
- * chunk go to the COW device; reads already sent to the origin are
- * waited for; only then is pe removed, which lets origin writes to the
- * chunk through.
+ * pe's exception is recorded, and listed in the store, or it failed.
+ * Process context.  Reads already sent to the origin are waited for;
+ * only then is pe removed, which lets origin writes to the chunk
+ * through.
  */
-void snap_pending_committed(struct snap_pending *pe, int error)
+static void snapshot_complete_pending(struct snap_pending *pe, int error)
 {
 	struct snapshot *s = pe->snap;
-	struct snap_exception *e = NULL;
 	struct bio_list origin_bios, snap_bios;
 	struct bio *full_bio;
 
-	if (!error) {
-		e = snap_exception_alloc(GFP_NOIO);
-		if (!e)
-			error = -ENOMEM;
-	}
 	if (error)
 		snapshot_invalidate(s, error);
-
 	spin_lock(&s->lock);
 	if (!error && !s->valid)
 		error = -EIO;
-	if (!error) {
-		e->old_chunk = pe->e.old_chunk;
-		e->new_chunk = pe->e.new_chunk;
-		snap_table_insert(&s->complete, e);
-		e = NULL;
-	}
 	spin_unlock(&s->lock);
-	if (e)
-		snap_exception_free(e);
 
 	if (!error)
-		snap_track_wait(&s->tracker, pe->e.old_chunk);
+		snap_track_wait(s->tracker, pe->node.chunk);
 
 	spin_lock(&s->lock);
-	snap_table_remove(&pe->e);
+	snap_chunk_table_remove(&pe->node);
 	origin_bios = pe->origin_bios;
 	snap_bios = pe->snap_bios;
 	spin_unlock(&s->lock);
@@ -292,8 +293,112 @@ void snap_pending_committed(struct snap_pending *pe, int error)
 		bio_endio(full_bio);
 	}
 	snapshot_release_snap_bios(s, pe, &snap_bios, error);
-	snap_origin_release(s->o, &origin_bios);
+	snap_origin_copied(s->o, &origin_bios);
 	snapshot_free_pending(s, pe);
+}
+
+static void snapshot_exception_committed(struct snap_store_commit *c,
+					 int error)
+{
+	snapshot_complete_pending(container_of(c, struct snap_pending, commit),
+				  error);
+}
+
+/* The chunk is on the COW device, or failed to get there. */
+static void snapshot_commit(struct snap_pending *pe)
+{
+	if (pe->error) {
+		snapshot_complete_pending(pe, pe->error);
+		return;
+	}
+	pe->commit.old_chunk = pe->node.chunk;
+	pe->commit.new_chunk = pe->new_chunk;
+	pe->commit.done = snapshot_exception_committed;
+	snap_store_commit(pe->snap->store, &pe->commit);
+}
+
+static void snapshot_copy_done(const struct dmx_copy_result *result,
+			       void *context)
+{
+	struct snap_pending *pe = context;
+
+	pe->error = result->error;
+	snapshot_commit(pe);
+}
+
+static void snapshot_full_bio_work(struct work_struct *work)
+{
+	snapshot_commit(container_of(work, struct snap_pending, work));
+}
+
+static void snapshot_full_bio_end_io(struct bio *bio)
+{
+	struct snap_pending *pe = bio->bi_private;
+
+	pe->error = blk_status_to_errno(bio->bi_status);
+	INIT_WORK(&pe->work, snapshot_full_bio_work);
+	queue_work(snap_cow_wq, &pe->work);
+}
+
+static void snapshot_start_copy(struct snap_pending *pe)
+{
+	struct snapshot *s = pe->snap;
+	struct dmx_copy_region from = {
+		.bdev = s->origin->bdev,
+		.sector = snapshot_sector(s, pe->node.chunk),
+	};
+	struct dmx_copy_region to = {
+		.bdev = s->cow->bdev,
+		.sector = snapshot_sector(s, pe->new_chunk),
+	};
+	sector_t origin_size = bdev_nr_sectors(s->origin->bdev);
+	sector_t count = 0;
+
+	if (pe->full_bio) {
+		submit_bio_noacct(pe->full_bio);
+		return;
+	}
+	/* The last chunk may reach past the end of the origin. */
+	if (from.sector < origin_size)
+		count = min_t(sector_t, s->chunk_size, origin_size - from.sector);
+	dmx_copy(snap_store_copier(s->store), &from, &to, 1, count,
+		 snapshot_copy_done, pe);
+}
+
+/* Batches of the origin's decisions. */
+
+void snap_cow_batch_init(struct snap_cow_batch *b)
+{
+	INIT_LIST_HEAD(&b->start);
+	b->spare = NULL;
+}
+
+/*
+ * A spare pending exception for the next decision; may sleep.  Every
+ * one the batch took before is started already, so this ends.
+ */
+void snap_cow_batch_refill(struct snap_cow_batch *b)
+{
+	if (!b->spare)
+		b->spare = snap_pending_alloc();
+}
+
+/* Starts the copies the last decision made; no lock held. */
+void snap_cow_batch_start(struct snap_cow_batch *b)
+{
+	struct snap_pending *pe, *tmp;
+
+	list_for_each_entry_safe(pe, tmp, &b->start, start_node) {
+		list_del_init(&pe->start_node);
+		snapshot_start_copy(pe);
+	}
+}
+
+void snap_cow_batch_exit(struct snap_cow_batch *b)
+{
+	if (b->spare)
+		snap_pending_release(b->spare);
+	b->spare = NULL;
 }
 
 /* The origin's side: called with the origin's lock held. */
@@ -301,17 +406,17 @@ void snap_pending_committed(struct snap_pending *pe, int error)
 /* True if the origin may overwrite the range without a copy for s. */
 bool snapshot_has_copies(struct snapshot *s, sector_t sector, sector_t len)
 {
-	snap_chunk_t chunk, first, last;
+	snap_chunk_t chunk, first, last, new_chunk;
 	bool copied = true;
 
 	spin_lock(&s->lock);
-	if (s->life == SNAP_STARTING) {
+	if (s->life == SNAP_STARTING || s->dropping) {
 		copied = false;
 	} else if (s->life == SNAP_ACTIVE && s->valid && !s->merge &&
 		   snapshot_chunk_range(s, sector, len, &first, &last)) {
 		for (chunk = first; chunk <= last; chunk++) {
-			if (snap_table_lookup(&s->pending, chunk) ||
-			    !snap_table_lookup(&s->complete, chunk)) {
+			if (snapshot_find_pending(s, chunk) ||
+			    !snap_store_lookup(s->store, chunk, &new_chunk)) {
 				copied = false;
 				break;
 			}
@@ -321,29 +426,35 @@ bool snapshot_has_copies(struct snapshot *s, sector_t sector, sector_t len)
 	return copied;
 }
 
+/* Holds *bio, if any, on list: it goes round again from there. */
+static void snapshot_hold_locked(struct bio_list *list, struct bio **bio)
+{
+	if (*bio) {
+		bio_list_add(list, *bio);
+		*bio = NULL;
+	}
+}
+
 /*
  * Makes sure s will hold a copy of every chunk of the range before the
- * origin changes: creates the pending exceptions missing (onto start,
- * for the caller to start once unlocked) and hands *bio, if any, to
- * the last one it must wait for, or parks it while s is starting.
- * Returns 1 if there is something to wait for, 0 if not, -EAGAIN if
- * out of pending exceptions.
+ * origin changes: creates the pending exceptions missing, from b's
+ * spare, onto b's start list, and hands *bio, if any, to the last one
+ * it must wait for, or holds it while s starts or is being lost.
  */
-int snapshot_prepare_overwrite(struct snapshot *s, sector_t sector,
-			       sector_t len, struct bio **bio,
-			       struct list_head *start)
+enum snap_cow_need snapshot_prepare_overwrite(struct snapshot *s,
+					      sector_t sector, sector_t len,
+					      struct bio **bio,
+					      struct snap_cow_batch *b)
 {
 	struct snap_pending *pe, *wait_on = NULL;
-	snap_chunk_t chunk, first, last;
-	int r = 0;
+	enum snap_cow_need need = SNAP_COW_CLEAR;
+	snap_chunk_t chunk, first, last, new_chunk;
 
 	spin_lock(&s->lock);
-	if (s->life == SNAP_STARTING) {
-		if (*bio) {
-			bio_list_add(&s->parked, *bio);
-			*bio = NULL;
-		}
-		r = 1;
+	if (s->life == SNAP_STARTING || s->dropping) {
+		snapshot_hold_locked(s->dropping ? &s->drop_bios : &s->parked,
+				     bio);
+		need = SNAP_COW_WAIT;
 		goto out;
 	}
 	if (s->life != SNAP_ACTIVE || !s->valid || s->merge ||
@@ -353,60 +464,108 @@ int snapshot_prepare_overwrite(struct snapshot *s, sector_t sector,
 	for (chunk = first; chunk <= last; chunk++) {
 		pe = snapshot_find_pending(s, chunk);
 		if (!pe) {
-			if (snap_table_lookup(&s->complete, chunk))
+			if (snap_store_lookup(s->store, chunk, &new_chunk))
 				continue;
-			pe = snap_pending_alloc(&s->pending_pool, GFP_NOWAIT);
-			if (!pe) {
-				r = -EAGAIN;
-				break;
-			}
-			if (snapshot_init_pending(s, pe, chunk)) {
-				snap_pending_free(&s->pending_pool, pe);
-				snapshot_invalidate_full(s, bio);
-				r = *bio ? 0 : 1;
+			if (!b->spare) {
+				need = SNAP_COW_NEED_SPARE;
 				goto out;
 			}
-			list_add_tail(&pe->node, start);
+			if (snapshot_init_pending_locked(s, b->spare, chunk)) {
+				snapshot_invalidate_full_locked(s, bio);
+				need = SNAP_COW_WAIT;
+				goto out;
+			}
+			pe = b->spare;
+			b->spare = NULL;
+			list_add_tail(&pe->start_node, &b->start);
 		}
 		wait_on = pe;
-		r = 1;
+		need = SNAP_COW_WAIT;
 	}
-	if (wait_on && *bio) {
-		bio_list_add(&wait_on->origin_bios, *bio);
-		*bio = NULL;
-	}
+	if (wait_on)
+		snapshot_hold_locked(&wait_on->origin_bios, bio);
 out:
 	spin_unlock(&s->lock);
-	return r;
+	return need;
+}
+
+/* The origin's lock held, as for the three below. */
+void snapshot_retire_locked(struct snapshot *s)
+{
+	spin_lock(&s->lock);
+	s->life = SNAP_RETIRED;
+	spin_unlock(&s->lock);
+}
+
+void snapshot_mark_starting_locked(struct snapshot *s)
+{
+	spin_lock(&s->lock);
+	s->life = SNAP_STARTING;
+	spin_unlock(&s->lock);
+}
+
+/* Active from now on; the writes parked on s go onto parked. */
+void snapshot_activate_locked(struct snapshot *s, struct bio_list *parked)
+{
+	spin_lock(&s->lock);
+	s->life = SNAP_ACTIVE;
+	bio_list_merge(parked, &s->parked);
+	bio_list_init(&s->parked);
+	spin_unlock(&s->lock);
 }
 
 /* Snapshot writes that need a new pending exception. */
 
-static bool snapshot_bio_covers_chunk(struct snapshot *s, struct bio *bio)
+/*
+ * A snapshot write to a chunk without an exception: it waits on the
+ * chunk's pending exception, or goes to the worker for a new one.
+ * s->lock held.
+ */
+void snapshot_queue_write_locked(struct snapshot *s, struct bio *bio,
+				 snap_chunk_t chunk)
 {
-	u32 chunk_size = s->store->chunk_size;
+	struct snap_pending *pe = snapshot_find_pending(s, chunk);
 
-	return !(bio->bi_iter.bi_sector & (chunk_size - 1)) &&
-	       bio->bi_iter.bi_size == chunk_size << SECTOR_SHIFT;
+	if (pe) {
+		bio_list_add(&pe->snap_bios, bio);
+		return;
+	}
+	bio_list_add(&s->deferred, bio);
+	queue_work(snap_cow_wq, &s->write_work);
 }
 
+static bool snapshot_bio_covers_chunk(struct snapshot *s, struct bio *bio)
+{
+	return !(bio->bi_iter.bi_sector & (s->chunk_size - 1)) &&
+	       bio->bi_iter.bi_size == s->chunk_size << SECTOR_SHIFT;
+}
+
+/* The write is the copy: no need to read the origin. */
+static void snapshot_take_full_bio(struct snapshot *s, struct snap_pending *pe,
+				   struct bio *bio)
+{
+	pe->full_bio = bio;
+	pe->full_bio_end_io = bio->bi_end_io;
+	pe->full_bio_private = bio->bi_private;
+	snapshot_remap_to_cow(s, bio, pe->new_chunk);
+	bio->bi_end_io = snapshot_full_bio_end_io;
+	bio->bi_private = pe;
+}
+
+/* new_pe, allocated before the lock was taken, is used or given back. */
 static void snapshot_write_slow(struct snapshot *s, struct bio *bio)
 {
-	struct snap_pending *pe, *new_pe;
-	struct snap_exception *e;
-	snap_chunk_t chunk;
-
-	new_pe = snap_pending_alloc(&s->pending_pool, GFP_NOIO);
+	struct snap_pending *pe, *new_pe = snap_pending_alloc();
+	snap_chunk_t chunk, new_chunk;
 
 	spin_lock(&s->lock);
 	if (s->life != SNAP_ACTIVE || !s->valid || s->overflowed)
 		goto fail;
-	chunk = snap_sector_to_chunk(s->store, bio->bi_iter.bi_sector);
-	e = snap_table_lookup(&s->complete, chunk);
-	if (e) {
-		snapshot_remap_to_cow(s, bio, e);
+	chunk = snapshot_chunk(s, bio->bi_iter.bi_sector);
+	if (snap_store_lookup(s->store, chunk, &new_chunk)) {
+		snapshot_remap_to_cow(s, bio, new_chunk);
 		spin_unlock(&s->lock);
-		snap_pending_free(&s->pending_pool, new_pe);
+		snap_pending_release(new_pe);
 		submit_bio_noacct(bio);
 		return;
 	}
@@ -414,35 +573,27 @@ static void snapshot_write_slow(struct snapshot *s, struct bio *bio)
 	if (pe) {
 		bio_list_add(&pe->snap_bios, bio);
 		spin_unlock(&s->lock);
-		snap_pending_free(&s->pending_pool, new_pe);
+		snap_pending_release(new_pe);
 		return;
 	}
-	if (snapshot_init_pending(s, new_pe, chunk)) {
+	if (snapshot_init_pending_locked(s, new_pe, chunk)) {
 		spin_unlock(&s->lock);
-		snap_pending_free(&s->pending_pool, new_pe);
+		snap_pending_release(new_pe);
 		snapshot_cow_full(s);
 		bio_io_error(bio);
 		return;
 	}
-	pe = new_pe;
-	if (snapshot_bio_covers_chunk(s, bio)) {
-		/* The write is the copy: no need to read the origin. */
-		pe->full_bio = bio;
-		pe->full_bio_end_io = bio->bi_end_io;
-		pe->full_bio_private = bio->bi_private;
-		snapshot_remap_to_cow(s, bio, &pe->e);
-		bio->bi_end_io = snapshot_full_bio_end_io;
-		bio->bi_private = pe;
-	} else {
-		bio_list_add(&pe->snap_bios, bio);
-	}
+	if (snapshot_bio_covers_chunk(s, bio))
+		snapshot_take_full_bio(s, new_pe, bio);
+	else
+		bio_list_add(&new_pe->snap_bios, bio);
 	spin_unlock(&s->lock);
-	snapshot_start_copy(pe);
+	snapshot_start_copy(new_pe);
 	return;
 
 fail:
 	spin_unlock(&s->lock);
-	snap_pending_free(&s->pending_pool, new_pe);
+	snap_pending_release(new_pe);
 	bio_io_error(bio);
 }
 
@@ -459,4 +610,35 @@ void snapshot_write_work(struct work_struct *work)
 
 	while ((bio = bio_list_pop(&bios)))
 		snapshot_write_slow(s, bio);
+}
+
+int snapshot_cow_init(void)
+{
+	int r = -ENOMEM;
+
+	snap_pending_cache = KMEM_CACHE(snap_pending, 0);
+	if (!snap_pending_cache)
+		return r;
+	r = mempool_init_slab_pool(&snap_pending_pool, SNAP_PENDING_RESERVE,
+				   snap_pending_cache);
+	if (r)
+		goto bad_pool;
+	r = -ENOMEM;
+	snap_cow_wq = alloc_workqueue("kdmx-snapcow", WQ_MEM_RECLAIM, 0);
+	if (!snap_cow_wq)
+		goto bad_wq;
+	return 0;
+
+bad_wq:
+	mempool_exit(&snap_pending_pool);
+bad_pool:
+	kmem_cache_destroy(snap_pending_cache);
+	return r;
+}
+
+void snapshot_cow_exit(void)
+{
+	destroy_workqueue(snap_cow_wq);
+	mempool_exit(&snap_pending_pool);
+	kmem_cache_destroy(snap_pending_cache);
 }

@@ -12,12 +12,17 @@
  * first area are left, which is how LVM tells the merge has finished.
  *
  * One step at a time: merge_work picks a batch and starts its copies,
- * merge_done_work commits it and queues the next step.
+ * merge_done_work commits it and queues the next step.  A step that
+ * fails leaves the store as it was (the store sees to that), says
+ * "Merge failed" and stops; loading the table again takes it up.
  */
 #include <linux/blkdev.h>
 #include <linux/wait_bit.h>
 
-#include "dmx-snap.h"
+#include "dmx-snapshot.h"
+
+/* The merge steps of every merging snapshot. */
+static struct workqueue_struct *snap_merge_wq;
 
 static void snap_merge_shutdown(struct snapshot *s)
 {
@@ -28,7 +33,7 @@ static void snap_merge_shutdown(struct snapshot *s)
 }
 
 /* s->lock held. */
-bool snap_merge_chunk_busy(struct snapshot *s, snap_chunk_t chunk)
+static bool snap_merge_chunk_busy(struct snapshot *s, snap_chunk_t chunk)
 {
 	int i;
 
@@ -47,8 +52,7 @@ int snapshot_merge_route(struct snapshot *s, struct bio *bio)
 {
 	struct snap_io *io = dmx_per_io_data(bio);
 	bool write = op_is_write(bio_op(bio));
-	struct snap_exception *e;
-	snap_chunk_t chunk;
+	snap_chunk_t chunk, new_chunk;
 
 	spin_lock(&s->lock);
 	if (s->life != SNAP_ACTIVE) {
@@ -56,22 +60,19 @@ int snapshot_merge_route(struct snapshot *s, struct bio *bio)
 		return DMX_MAPIO_KILL;
 	}
 	/* An invalid merging snapshot is just its origin. */
-	if (s->valid) {
-		chunk = snap_sector_to_chunk(s->store, bio->bi_iter.bi_sector);
-		e = snap_table_lookup(&s->complete, chunk);
-		if (e && write && snap_merge_chunk_busy(s, chunk)) {
+	chunk = snapshot_chunk(s, bio->bi_iter.bi_sector);
+	if (s->valid && snap_store_lookup(s->store, chunk, &new_chunk)) {
+		if (write && snap_merge_chunk_busy(s, chunk)) {
 			bio_list_add(&s->merge_held, bio);
 			spin_unlock(&s->lock);
 			return DMX_MAPIO_SUBMITTED;
 		}
-		if (e) {
-			snapshot_remap_to_cow(s, bio, e);
-			/* The merge of this chunk must wait for the write. */
-			if (write)
-				snap_track(&s->tracker, io, chunk);
-			spin_unlock(&s->lock);
-			return DMX_MAPIO_REMAPPED;
-		}
+		snapshot_remap_to_cow(s, bio, new_chunk);
+		/* The merge of this chunk must wait for the write. */
+		if (write)
+			snap_track(s->tracker, &io->track, chunk);
+		spin_unlock(&s->lock);
+		return DMX_MAPIO_REMAPPED;
 	}
 	spin_unlock(&s->lock);
 
@@ -104,6 +105,7 @@ static void snap_merge_release(struct snapshot *s, struct bio_list *bios,
 	}
 }
 
+/* The batch is dropped, the store untouched: a later load retries. */
 static void snap_merge_fail(struct snapshot *s, const char *why, int error)
 {
 	struct bio_list held;
@@ -119,21 +121,39 @@ static void snap_merge_fail(struct snapshot *s, const char *why, int error)
 	dmx_target_event(s->ti);
 }
 
-static void snap_merge_copied(int error, void *context)
+static void snap_merge_copied(const struct dmx_copy_result *result,
+			      void *context)
 {
 	struct snapshot *s = context;
 
-	if (error)
-		cmpxchg(&s->merge_error, 0, error);
+	if (result->error)
+		cmpxchg(&s->merge_error, 0, result->error);
 	if (atomic_dec_and_test(&s->merge_copies))
-		queue_work(snap_wq, &s->merge_done_work);
+		queue_work(snap_merge_wq, &s->merge_done_work);
+}
+
+static void snap_merge_copy(struct snapshot *s, const struct snap_merge_entry *e)
+{
+	struct dmx_copy_region from = {
+		.bdev = s->cow->bdev,
+		.sector = snapshot_sector(s, e->new_chunk),
+	};
+	struct dmx_copy_region to = {
+		.bdev = s->origin->bdev,
+		.sector = snapshot_sector(s, e->old_chunk),
+	};
+	sector_t origin_size = bdev_nr_sectors(s->origin->bdev);
+	sector_t count = 0;
+
+	if (to.sector < origin_size)
+		count = min_t(sector_t, s->chunk_size, origin_size - to.sector);
+	dmx_copy(snap_store_copier(s->store), &from, &to, 1, count,
+		 snap_merge_copied, s);
 }
 
 static void snap_merge_step(struct work_struct *work)
 {
 	struct snapshot *s = container_of(work, struct snapshot, merge_work);
-	struct snap_store *st = s->store;
-	sector_t origin_size = bdev_nr_sectors(s->origin->bdev);
 	bool valid;
 	int i, n;
 
@@ -146,33 +166,30 @@ static void snap_merge_step(struct work_struct *work)
 		goto stop;
 
 	/* merge_nr is 0: nobody looks at merge_batch while it is filled. */
-	n = snap_store_merge_batch(st, s->merge_batch, SNAP_MERGE_BATCH);
+	n = snap_store_merge_next(s->store, s->merge_batch, SNAP_MERGE_BATCH);
 	if (n < 0)
 		snap_merge_fail(s, "cannot read the exception store", n);
 	if (n <= 0)
 		goto stop;
 
 	/* The origin's other snapshots copy these chunks first. */
-	snap_origin_claim(s->o, s->merge_batch, n, st, &s->merge_io);
+	for (i = 0; i < n; i++) {
+		s->merge_extents[i].sector =
+			snapshot_sector(s, s->merge_batch[i].old_chunk);
+		s->merge_extents[i].len = s->chunk_size;
+	}
+	snap_origin_claim(s->o, s->merge_extents, n, &s->merge_io);
 
 	spin_lock(&s->lock);
 	s->merge_nr = n;
 	spin_unlock(&s->lock);
 	for (i = 0; i < n; i++)
-		snap_track_wait(&s->tracker, s->merge_batch[i].old_chunk);
+		snap_track_wait(s->tracker, s->merge_batch[i].old_chunk);
 
 	s->merge_error = 0;
 	atomic_set(&s->merge_copies, n);
-	for (i = 0; i < n; i++) {
-		sector_t to = snap_chunk_to_sector(st, s->merge_batch[i].old_chunk);
-		sector_t count = 0;
-
-		if (to < origin_size)
-			count = min_t(sector_t, st->chunk_size, origin_size - to);
-		snap_copy(s->copier, s->cow->bdev,
-			  snap_chunk_to_sector(st, s->merge_batch[i].new_chunk),
-			  s->origin->bdev, to, count, snap_merge_copied, s);
-	}
+	for (i = 0; i < n; i++)
+		snap_merge_copy(s, &s->merge_batch[i]);
 	return;
 
 stop:
@@ -185,7 +202,7 @@ static void snap_merge_step_done(struct work_struct *work)
 	struct snapshot *s = container_of(work, struct snapshot,
 					  merge_done_work);
 	struct bio_list held;
-	int i, r;
+	int r;
 
 	snap_origin_end_write(s->o, &s->merge_io);
 	r = s->merge_error;
@@ -198,22 +215,13 @@ static void snap_merge_step_done(struct work_struct *work)
 		snap_merge_fail(s, "cannot flush the origin", r);
 		goto stop;
 	}
-	r = snap_store_commit_merge(s->store, s->merge_nr);
+	r = snap_store_merge_commit(s->store, s->merge_batch, s->merge_nr);
 	if (r) {
 		snap_merge_fail(s, "cannot update the exception store", r);
 		goto stop;
 	}
 
 	spin_lock(&s->lock);
-	for (i = 0; i < s->merge_nr; i++) {
-		struct snap_exception *e;
-
-		e = snap_table_lookup(&s->complete, s->merge_batch[i].old_chunk);
-		if (e) {
-			snap_table_remove(e);
-			snap_exception_free(e);
-		}
-	}
 	s->merge_nr = 0;
 	held = s->merge_held;
 	bio_list_init(&s->merge_held);
@@ -221,7 +229,7 @@ static void snap_merge_step_done(struct work_struct *work)
 	snap_merge_release(s, &held, false);
 
 	if (!test_bit(SNAP_MERGE_STOP, &s->merge_flags)) {
-		queue_work(snap_wq, &s->merge_work);
+		queue_work(snap_merge_wq, &s->merge_work);
 		return;
 	}
 stop:
@@ -233,12 +241,13 @@ void snap_merge_init(struct snapshot *s)
 	INIT_WORK(&s->merge_work, snap_merge_step);
 	INIT_WORK(&s->merge_done_work, snap_merge_step_done);
 	bio_list_init(&s->merge_held);
+	snap_origin_io_init(&s->merge_io);
 }
 
 void snap_merge_start(struct snapshot *s)
 {
 	if (!test_and_set_bit(SNAP_MERGE_RUNNING, &s->merge_flags))
-		queue_work(snap_wq, &s->merge_work);
+		queue_work(snap_merge_wq, &s->merge_work);
 }
 
 /* Lets the step in flight finish and starts no other. */
@@ -247,4 +256,15 @@ void snap_merge_stop(struct snapshot *s)
 	set_bit(SNAP_MERGE_STOP, &s->merge_flags);
 	wait_on_bit(&s->merge_flags, SNAP_MERGE_RUNNING, TASK_UNINTERRUPTIBLE);
 	clear_bit(SNAP_MERGE_STOP, &s->merge_flags);
+}
+
+int snap_merge_module_init(void)
+{
+	snap_merge_wq = alloc_workqueue("kdmx-snapmerge", WQ_MEM_RECLAIM, 0);
+	return snap_merge_wq ? 0 : -ENOMEM;
+}
+
+void snap_merge_module_exit(void)
+{
+	destroy_workqueue(snap_merge_wq);
 }

@@ -18,16 +18,24 @@
  * device (a table reload, or LVM's merge), or else reads them from the
  * COW device, and only then joins its origin.  So whatever the previous
  * table did up to its suspend is what the new one starts from.
+ *
+ * The chunk size is settled by the constructor (the predecessor's, the
+ * header's or the table's) and a load or takeover at resume must find
+ * the same: the core splits bios at it from the constructor on.
  */
 #include <linux/ctype.h>
 #include <linux/module.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 
-#include "dmx-snap.h"
+#include "dmx-snapshot.h"
 
-struct workqueue_struct *snap_wq;
-struct workqueue_struct *snap_meta_wq;
+/* How many flush clones each target sends: one per device it writes. */
+#define SNAP_FLUSH_BIOS		1
+#define SNAP_MERGE_FLUSH_BIOS	2	/* 0: the origin, 1: the COW device */
+
+/* The pending table is sized for an eighth of the COW device's chunks. */
+#define SNAP_PENDING_TABLE_SHIFT	3
 
 static struct dmx_target_type merge_target;
 
@@ -37,13 +45,11 @@ static int snapshot_map(struct dmx_target *ti, struct bio *bio)
 {
 	struct snapshot *s = ti->private;
 	struct snap_io *io = dmx_per_io_data(bio);
-	struct snap_pending *pe;
-	struct snap_exception *e;
-	snap_chunk_t chunk;
+	snap_chunk_t chunk, new_chunk;
 	int r = DMX_MAPIO_KILL;
 
-	io->tracked = false;
-	io->origin_counted = false;
+	snap_origin_io_init(&io->origin);
+	snap_track_init(&io->track);
 	if (bio->bi_opf & REQ_PREFLUSH) {
 		bio_set_dev(bio, s->cow->bdev);
 		return DMX_MAPIO_REMAPPED;
@@ -55,28 +61,20 @@ static int snapshot_map(struct dmx_target *ti, struct bio *bio)
 	if (op_is_write(bio_op(bio)) && s->overflowed)
 		goto out;
 
-	chunk = snap_sector_to_chunk(s->store, bio->bi_iter.bi_sector);
-	e = snap_table_lookup(&s->complete, chunk);
-	if (e) {
-		snapshot_remap_to_cow(s, bio, e);
+	chunk = snapshot_chunk(s, bio->bi_iter.bi_sector);
+	if (snap_store_lookup(s->store, chunk, &new_chunk)) {
+		snapshot_remap_to_cow(s, bio, new_chunk);
 		r = DMX_MAPIO_REMAPPED;
 		goto out;
 	}
 	if (!op_is_write(bio_op(bio))) {
 		/* Until this read is done, the origin must keep the chunk. */
 		bio_set_dev(bio, s->origin->bdev);
-		snap_track(&s->tracker, io, chunk);
+		snap_track(s->tracker, &io->track, chunk);
 		r = DMX_MAPIO_REMAPPED;
 		goto out;
 	}
-
-	pe = snapshot_find_pending(s, chunk);
-	if (pe) {
-		bio_list_add(&pe->snap_bios, bio);
-	} else {
-		bio_list_add(&s->deferred, bio);
-		queue_work(snap_wq, &s->write_work);
-	}
+	snapshot_queue_write_locked(s, bio, chunk);
 	r = DMX_MAPIO_SUBMITTED;
 out:
 	spin_unlock(&s->lock);
@@ -88,8 +86,8 @@ static int snapshot_merge_map(struct dmx_target *ti, struct bio *bio)
 	struct snapshot *s = ti->private;
 	struct snap_io *io = dmx_per_io_data(bio);
 
-	io->tracked = false;
-	io->origin_counted = false;
+	snap_origin_io_init(&io->origin);
+	snap_track_init(&io->track);
 	if (bio->bi_opf & REQ_PREFLUSH) {
 		if (dmx_bio_flush_index(bio))
 			bio_set_dev(bio, s->cow->bdev);
@@ -106,95 +104,83 @@ static int snapshot_end_io(struct dmx_target *ti, struct bio *bio,
 	struct snapshot *s = ti->private;
 	struct snap_io *io = dmx_per_io_data(bio);
 
-	if (io->tracked)
-		snap_untrack(&s->tracker, io);
-	if (io->origin_counted)
-		snap_origin_end_write(s->o, io);
+	snap_untrack(s->tracker, &io->track);
+	snap_origin_end_write(s->o, &io->origin);
 	return DMX_ENDIO_DONE;
 }
 
 /* Starting: hand-over or load, then join the origin. */
 
-static int snapshot_add_exception(void *context, snap_chunk_t old_chunk,
-				  snap_chunk_t new_chunk)
+static int snapshot_check_takeover(struct snapshot *s, struct snapshot *pred)
 {
-	struct snapshot *s = context;
-	struct snap_exception *e;
-
-	e = snap_exception_alloc(GFP_NOIO);
-	if (!e)
-		return -ENOMEM;
-	e->old_chunk = old_chunk;
-	e->new_chunk = new_chunk;
-	snap_table_insert(&s->complete, e);
-	return 0;
-}
-
-/*
- * Takes pred's exceptions, store and copy engine, giving it ours (which
- * its destructor frees).  Origin writes that need s wait, parked, until
- * pred's last copy is done and s holds the state.  Registry lock held.
- */
-static int snapshot_take_over(struct snapshot *s, struct snapshot *pred)
-{
-	struct snap_table table;
-	struct snap_store *store;
-	struct snap_copier *copier;
-	bool valid, overflowed;
-
 	if (!pred->suspended) {
 		pr_err(SNAP_PREFIX "cannot take over from a snapshot on the same COW device until it is suspended\n");
 		return -EINVAL;
 	}
-	if (pred->store->kind != s->store->kind) {
+	if (snap_store_kind(pred->store) != snap_store_kind(s->store)) {
 		pr_err(SNAP_PREFIX "cannot take over between persistent and transient stores\n");
 		return -EINVAL;
 	}
+	if (pred->chunk_size != s->chunk_size) {
+		pr_err(SNAP_PREFIX "cannot take over chunks of %u sectors with a table of %u\n",
+		       pred->chunk_size, s->chunk_size);
+		return -EINVAL;
+	}
+	return 0;
+}
 
-	snap_origin_replace(s->o, pred, s);
+/*
+ * Takes pred's store, giving it ours (which its destructor frees).
+ * Origin writes that need s wait, parked, until pred's last copy is
+ * done and s holds the state.  Registry lock held.
+ */
+static int snapshot_take_over(struct snapshot *s, struct snapshot *pred)
+{
+	struct snap_store *store;
+	bool valid, overflowed;
+	int r;
+
+	r = snapshot_check_takeover(s, pred);
+	if (r)
+		return r;
+
+	snap_origin_replace(s->o, &pred->member, &s->member);
 	snap_merge_stop(pred);
-	wait_event(pred->pending_wait, !atomic_read(&pred->nr_pending));
+	snapshot_wait_for_copies(pred);
 	flush_work(&pred->drop_work);
 
 	spin_lock(&pred->lock);
-	table = pred->complete;
 	store = pred->store;
-	copier = pred->copier;
 	valid = pred->valid;
 	overflowed = pred->overflowed;
-	pred->complete = s->complete;
 	pred->store = s->store;
-	pred->copier = s->copier;
 	pred->valid = false;
 	spin_unlock(&pred->lock);
 
 	spin_lock(&s->lock);
-	s->complete = table;
 	s->store = store;
-	s->copier = copier;
 	s->valid = valid;
 	s->overflowed = overflowed;
 	spin_unlock(&s->lock);
 
-	/* Suspended: no bio is being split by the core right now. */
-	s->ti->max_io_len = s->store->chunk_size;
-	snap_origin_activate(s->o, s);
+	snap_origin_activate(s->o, &s->member);
 	return 0;
 }
 
 static int snapshot_load(struct snapshot *s)
 {
+	sector_t origin_size = bdev_nr_sectors(s->origin->bdev);
 	unsigned int noio;
 	int r;
 
 	/* The device is suspended: reclaim must not write through it. */
 	noio = memalloc_noio_save();
-	r = snap_store_load(s->store, snapshot_add_exception, s);
+	r = snap_store_load(s->store,
+			    snapshot_chunk(s, origin_size + s->chunk_size - 1));
 	memalloc_noio_restore(noio);
 	if (r < 0) {
-		pr_err(SNAP_PREFIX "cannot read the exception store (%d)\n", r);
 		/* A later resume starts over. */
-		snap_table_clear(&s->complete);
+		pr_err(SNAP_PREFIX "cannot read the exception store (%d)\n", r);
 		return r;
 	}
 	if (r > 0)
@@ -204,7 +190,7 @@ static int snapshot_load(struct snapshot *s)
 	s->valid = !r;
 	s->life = SNAP_ACTIVE;
 	spin_unlock(&s->lock);
-	snap_origin_attach(s->o, s);
+	snap_origin_attach(s->o, &s->member);
 	return 0;
 }
 
@@ -212,7 +198,7 @@ static int snapshot_start(struct snapshot *s)
 {
 	struct snapshot *pred;
 
-	pred = snap_origin_find_cow(s->o, s->cow->bdev->bd_dev, s);
+	pred = snap_origin_find_cow(s->o, s->member.cow_dev, s);
 	if (s->merge && snap_origin_find_merging(s->o, pred)) {
 		pr_err(SNAP_PREFIX "a snapshot of this origin is already merging\n");
 		return -EINVAL;
@@ -310,28 +296,17 @@ static int snapshot_parse_features(struct dmx_target *ti, unsigned int argc,
 	return 0;
 }
 
+/* The checks of a chunk size against both devices and the target. */
 static int snapshot_check_chunk_size(struct snapshot *s, u32 chunk_size)
 {
 	struct dmx_target *ti = s->ti;
 	unsigned int block = max(bdev_logical_block_size(s->origin->bdev),
 				 bdev_logical_block_size(s->cow->bdev));
+	int r;
 
-	if (!chunk_size) {
-		ti->error = "Chunk size not set";
-		return -EINVAL;
-	}
-	if (!is_power_of_2(chunk_size)) {
-		ti->error = "Chunk size is not a power of 2";
-		return -EINVAL;
-	}
-	if (chunk_size % (block >> SECTOR_SHIFT)) {
-		ti->error = "Chunk size is not a multiple of device blocksize";
-		return -EINVAL;
-	}
-	if (chunk_size > SNAP_MAX_CHUNK_SECTORS) {
-		ti->error = "Chunk size is too high";
-		return -EINVAL;
-	}
+	r = snap_store_check_chunk_size(chunk_size, block, &ti->error);
+	if (r)
+		return r;
 	if (ti->begin & (chunk_size - 1)) {
 		ti->error = "Target start is not a multiple of the chunk size";
 		return -EINVAL;
@@ -361,6 +336,7 @@ static int snapshot_open_devices(struct snapshot *s, char **argv)
 		s->cow = NULL;
 		goto bad;
 	}
+	s->member.cow_dev = s->cow->bdev->bd_dev;
 	return 0;
 
 bad:
@@ -379,9 +355,9 @@ static u32 snapshot_predecessor_chunk_size(struct snapshot *s)
 	u32 chunk_size = 0;
 
 	snap_registry_lock();
-	pred = snap_origin_find_cow(s->o, s->cow->bdev->bd_dev, NULL);
+	pred = snap_origin_find_cow(s->o, s->member.cow_dev, NULL);
 	if (pred)
-		chunk_size = pred->store->chunk_size;
+		chunk_size = pred->chunk_size;
 	snap_registry_unlock();
 	return chunk_size;
 }
@@ -389,84 +365,50 @@ static u32 snapshot_predecessor_chunk_size(struct snapshot *s)
 /*
  * The store, its chunk size settled: the predecessor's when this table
  * will take over from one (which owns the header and may have the COW
- * device suspended), else the header's for a persistent store.
+ * device suspended), else the header's for a persistent store, else the
+ * table's.  A chunk size the table gives is checked in any case.
  */
 static int snapshot_create_store(struct snapshot *s, enum snap_store_kind kind,
-				 u32 chunk_size)
+				 u32 table_chunk_size)
 {
-	struct dmx_target *ti = s->ti;
-	sector_t cow_size = bdev_nr_sectors(s->cow->bdev);
-	u32 pred_chunk_size = snapshot_predecessor_chunk_size(s);
+	unsigned int block = max(bdev_logical_block_size(s->origin->bdev),
+				 bdev_logical_block_size(s->cow->bdev));
 	int r;
 
-	r = snap_store_create(kind, s->cow->bdev, pred_chunk_size ?: chunk_size,
-			      &s->store);
-	if (r) {
-		ti->error = "Cannot allocate exception store";
-		return r;
-	}
-	if (kind == SNAP_STORE_PERSISTENT && !pred_chunk_size) {
-		r = snap_store_read_header(s->store, &ti->error);
+	if (table_chunk_size) {
+		r = snap_store_check_chunk_size(table_chunk_size, block,
+						&s->ti->error);
 		if (r)
-			goto bad;
+			return r;
 	}
-	r = snapshot_check_chunk_size(s, s->store->chunk_size);
+	r = snap_store_create(kind, s->cow->bdev, table_chunk_size,
+			      snapshot_predecessor_chunk_size(s), &s->store,
+			      &s->ti->error);
 	if (r)
-		goto bad;
-	r = snap_store_set_chunk_size(s->store, s->store->chunk_size);
-	if (r) {
-		ti->error = "Cannot allocate metadata buffers";
-		goto bad;
-	}
-	/* Header and first metadata area. */
-	if (kind == SNAP_STORE_PERSISTENT &&
-	    cow_size < 2 * (sector_t)s->store->chunk_size) {
-		ti->error = "COW device too small";
-		r = -EINVAL;
-		goto bad;
-	}
-	return 0;
-
-bad:
-	snap_store_destroy(s->store);
-	s->store = NULL;
-	return r;
+		return r;
+	s->chunk_size = snap_store_chunk_size(s->store);
+	s->chunk_shift = __ffs(s->chunk_size);
+	return snapshot_check_chunk_size(s, s->chunk_size);
 }
 
 static int snapshot_alloc_state(struct snapshot *s)
 {
 	struct dmx_target *ti = s->ti;
-	u64 cow_chunks = bdev_nr_sectors(s->cow->bdev) >> s->store->chunk_shift;
-	int r;
+	u64 cow_chunks = bdev_nr_sectors(s->cow->bdev) >> s->chunk_shift;
 
-	r = snap_table_init(&s->complete, cow_chunks);
-	if (r)
-		goto bad;
-	r = snap_table_init(&s->pending, cow_chunks >> 3);
-	if (r)
-		goto bad;
-	r = snap_pending_pool_init(&s->pending_pool);
-	if (r)
-		goto bad;
-	s->copier = snap_copier_create(s->store->chunk_size);
-	if (IS_ERR(s->copier)) {
-		r = PTR_ERR(s->copier);
-		s->copier = NULL;
-		goto bad;
+	s->pending = snap_chunk_table_create(cow_chunks >> SNAP_PENDING_TABLE_SHIFT);
+	s->tracker = snap_tracker_create();
+	if (!s->pending || !s->tracker) {
+		ti->error = "Cannot allocate exception tables";
+		return -ENOMEM;
 	}
 	return 0;
-
-bad:
-	ti->error = "Cannot allocate exception tables";
-	return r;
 }
 
 static void snapshot_free(struct snapshot *s)
 {
-	snap_copier_destroy(s->copier);
-	mempool_exit(&s->pending_pool);
-	snap_table_exit(&s->pending);
-	snap_table_exit(&s->complete);
+	snap_tracker_destroy(s->tracker);
+	snap_chunk_table_destroy(s->pending);
 	snap_store_destroy(s->store);
 	if (s->o)
 		snap_origin_put(s->o);
@@ -486,17 +428,17 @@ static struct snapshot *snapshot_alloc(struct dmx_target *ti)
 		return NULL;
 	s->ti = ti;
 	s->merge = ti->type == &merge_target;
+	s->member.snap = s;
+	s->member.merging = s->merge;
+	INIT_LIST_HEAD(&s->member.node);
 	spin_lock_init(&s->lock);
 	s->life = SNAP_LOADED;
 	s->valid = true;
 	atomic_set(&s->nr_pending, 0);
-	init_waitqueue_head(&s->pending_wait);
-	snap_tracker_init(&s->tracker);
 	bio_list_init(&s->deferred);
 	INIT_WORK(&s->write_work, snapshot_write_work);
 	INIT_WORK(&s->drop_work, snapshot_drop_work);
 	bio_list_init(&s->drop_bios);
-	INIT_LIST_HEAD(&s->origin_node);
 	bio_list_init(&s->parked);
 	snap_merge_init(s);
 	return s;
@@ -553,8 +495,8 @@ static int snapshot_ctr(struct dmx_target *ti, unsigned int argc, char **argv)
 		goto bad;
 
 	ti->private = s;
-	ti->max_io_len = s->store->chunk_size;
-	ti->num_flush_bios = s->merge ? 2 : 1;
+	ti->max_io_len = s->chunk_size;
+	ti->num_flush_bios = s->merge ? SNAP_MERGE_FLUSH_BIOS : SNAP_FLUSH_BIOS;
 	ti->per_io_data_size = sizeof(struct snap_io);
 	return 0;
 
@@ -575,11 +517,12 @@ static void snapshot_dtr(struct dmx_target *ti)
 	snap_merge_stop(s);
 	snap_registry_lock();
 	if (s->life == SNAP_ACTIVE)
-		snap_origin_detach(s->o, s);
+		snap_origin_detach(s->o, &s->member);
 	snap_registry_unlock();
 
-	wait_event(s->pending_wait, !atomic_read(&s->nr_pending));
+	/* The last snapshot writes may still be making copies. */
 	flush_work(&s->write_work);
+	snapshot_wait_for_copies(s);
 	flush_work(&s->drop_work);
 	snapshot_free(s);
 }
@@ -591,14 +534,12 @@ static void snapshot_status(struct dmx_target *ti, enum dmx_status_type type,
 	sector_t total = 0, allocated = 0, metadata = 0;
 	bool valid, merge_failed, overflowed, persistent;
 	unsigned int sz = 0;
-	u32 chunk_size;
 
 	spin_lock(&s->lock);
 	valid = s->valid && s->life != SNAP_RETIRED;
 	merge_failed = s->merge_failed;
 	overflowed = s->overflowed;
-	persistent = s->store->kind == SNAP_STORE_PERSISTENT;
-	chunk_size = s->store->chunk_size;
+	persistent = snap_store_kind(s->store) == SNAP_STORE_PERSISTENT;
 	if (type == DMX_STATUS_INFO)
 		snap_store_usage(s->store, &total, &allocated, &metadata);
 	spin_unlock(&s->lock);
@@ -607,7 +548,7 @@ static void snapshot_status(struct dmx_target *ti, enum dmx_status_type type,
 		dmx_emit(result, maxlen, &sz, "%s %s %s %u", s->origin->name,
 			 s->cow->name,
 			 persistent ? (s->overflow_ok ? "PO" : "P") : "N",
-			 chunk_size);
+			 s->chunk_size);
 		return;
 	}
 	if (!valid)
@@ -667,50 +608,68 @@ static struct dmx_target_type merge_target = {
 	.iterate_devices = snapshot_iterate_devices,
 };
 
+struct snap_part {
+	const char *name;
+	int (*init)(void);
+	void (*exit)(void);
+};
+
+static int snapshot_register(void)
+{
+	return dmx_register_target(&snapshot_target);
+}
+
+static void snapshot_unregister(void)
+{
+	dmx_unregister_target(&snapshot_target);
+}
+
+static int snapshot_merge_register(void)
+{
+	return dmx_register_target(&merge_target);
+}
+
+static void snapshot_merge_unregister(void)
+{
+	dmx_unregister_target(&merge_target);
+}
+
+/* The parts of the snapshot targets, in the order they depend on. */
+static const struct snap_part snap_parts[] = {
+	{ "exception stores", snap_store_init, snap_store_exit },
+	{ "copy-on-write", snapshot_cow_init, snapshot_cow_exit },
+	{ "merge", snap_merge_module_init, snap_merge_module_exit },
+	{ "origins", snap_origin_init, snap_origin_exit },
+	{ "snapshot-origin", dmx_snap_origin_target_init,
+	  dmx_snap_origin_target_exit },
+	{ "snapshot", snapshot_register, snapshot_unregister },
+	{ "snapshot-merge", snapshot_merge_register, snapshot_merge_unregister },
+};
+
+static void snapshot_exit_parts(unsigned int count)
+{
+	while (count--)
+		snap_parts[count].exit();
+}
+
 int dmx_snapshot_init(void)
 {
+	unsigned int i;
 	int r;
 
-	r = snap_exception_init();
-	if (r)
-		return r;
-	r = -ENOMEM;
-	snap_wq = alloc_workqueue("kdmx-snapd", WQ_MEM_RECLAIM, 0);
-	if (!snap_wq)
-		goto bad_wq;
-	snap_meta_wq = alloc_workqueue("kdmx-snapmeta", WQ_MEM_RECLAIM, 0);
-	if (!snap_meta_wq)
-		goto bad_meta_wq;
-	r = dmx_snap_origin_init();
-	if (r)
-		goto bad_origin;
-	r = dmx_register_target(&snapshot_target);
-	if (r)
-		goto bad_snapshot;
-	r = dmx_register_target(&merge_target);
-	if (r)
-		goto bad_merge;
+	for (i = 0; i < ARRAY_SIZE(snap_parts); i++) {
+		r = snap_parts[i].init();
+		if (r) {
+			pr_err(SNAP_PREFIX "%s failed to initialise (%d)\n",
+			       snap_parts[i].name, r);
+			snapshot_exit_parts(i);
+			return r;
+		}
+	}
 	return 0;
-
-bad_merge:
-	dmx_unregister_target(&snapshot_target);
-bad_snapshot:
-	dmx_snap_origin_exit();
-bad_origin:
-	destroy_workqueue(snap_meta_wq);
-bad_meta_wq:
-	destroy_workqueue(snap_wq);
-bad_wq:
-	snap_exception_exit();
-	return r;
 }
 
 void dmx_snapshot_exit(void)
 {
-	dmx_unregister_target(&merge_target);
-	dmx_unregister_target(&snapshot_target);
-	dmx_snap_origin_exit();
-	destroy_workqueue(snap_meta_wq);
-	destroy_workqueue(snap_wq);
-	snap_exception_exit();
+	snapshot_exit_parts(ARRAY_SIZE(snap_parts));
 }

@@ -42,6 +42,7 @@
 #define NSNAP		3
 #define MAX_LOG		200000
 #define CHUNK		8
+#define STEP_WRITES	200		/* origin writes between two steps */
 
 struct write_log {
 	uint32_t version;
@@ -52,6 +53,10 @@ struct write_log {
 };
 
 struct live {
+	pthread_mutex_t lock;		/* protects writes and writers */
+	pthread_cond_t wrote;		/* a write ended, or a writer did */
+	unsigned long writes;		/* origin writes done */
+	int writers;			/* writer threads still running */
 	atomic_ulong clock;
 	atomic_uint next_version;
 	atomic_int stop;
@@ -157,10 +162,45 @@ static void *writer_main(void *arg)
 		}
 		e->end = atomic_fetch_add(&l->clock, 1);
 		l->nlog[w->id]++;
+		pthread_mutex_lock(&l->lock);
+		l->writes++;
+		pthread_cond_broadcast(&l->wrote);
+		pthread_mutex_unlock(&l->lock);
 	}
 	free(buf);
 	close(fd);
 	return NULL;
+}
+
+static void *writer_thread(void *arg)
+{
+	struct writer *w = arg;
+	struct live *l = w->l;
+
+	writer_main(arg);
+	pthread_mutex_lock(&l->lock);
+	l->writers--;
+	pthread_cond_broadcast(&l->wrote);
+	pthread_mutex_unlock(&l->lock);
+	return NULL;
+}
+
+/*
+ * Lets the writers go on for STEP_WRITES more writes, so that each step
+ * of the test happens under load; false if they stopped before.
+ */
+static bool writers_go_on(struct live *l)
+{
+	unsigned long target;
+	bool running;
+
+	pthread_mutex_lock(&l->lock);
+	target = l->writes + STEP_WRITES;
+	while (l->writes < target && l->writers)
+		pthread_cond_wait(&l->wrote, &l->lock);
+	running = l->writes >= target;
+	pthread_mutex_unlock(&l->lock);
+	return running;
 }
 
 static int create_snapshot(struct live *l, int i)
@@ -267,6 +307,8 @@ FIXTURE_SETUP(live)
 
 	self->l = calloc(1, sizeof(*self->l));
 	ASSERT_NE(NULL, self->l);
+	pthread_mutex_init(&self->l->lock, NULL);
+	pthread_cond_init(&self->l->wrote, NULL);
 	atomic_store(&self->l->next_version, 1);
 	atomic_store(&self->l->clock, 1);
 	if (access("/dev/ram3", F_OK))
@@ -309,21 +351,22 @@ TEST_F_TIMEOUT(live, snapshots_come_and_go_under_origin_writes, 300)
 	char path[64];
 	int i;
 
+	l->writers = NWRITERS;
 	for (i = 0; i < NWRITERS; i++) {
 		w[i] = (struct writer){ .l = l, .id = i, .seed = 99 + i };
-		pthread_create(&t[i], NULL, writer_main, &w[i]);
+		pthread_create(&t[i], NULL, writer_thread, &w[i]);
 	}
 	for (i = 0; i < NSNAP; i++) {
-		usleep(300000);
+		ASSERT_TRUE(writers_go_on(l)) TH_LOG("%s", l->why);
 		ASSERT_EQ(0, create_snapshot(l, i));
 		snprintf(path, sizeof(path), "/dev/mapper/live-s%d", i);
 		l->early[i] = read_device(path);
 		ASSERT_NE(NULL, l->early[i]);
 	}
 	/* One leaves while the origin is busy. */
-	usleep(300000);
+	ASSERT_TRUE(writers_go_on(l)) TH_LOG("%s", l->why);
 	ASSERT_EQ(0, sh("dmsetup remove live-s1"));
-	usleep(300000);
+	ASSERT_TRUE(writers_go_on(l)) TH_LOG("%s", l->why);
 	atomic_store(&l->stop, 1);
 	for (i = 0; i < NWRITERS; i++)
 		pthread_join(t[i], NULL);

@@ -52,7 +52,10 @@ struct model {
 	unsigned int chunk;		/* sectors */
 	uint32_t ver[NDEV][ORIGIN_SECTORS];
 	unsigned char busy[NDEV][ORIGIN_SECTORS];
-	pthread_mutex_t lock;		/* protects busy */
+	pthread_mutex_t lock;		/* protects busy, ops_done, workers */
+	pthread_cond_t progress;	/* ops_done moved, or a worker ended */
+	int ops_done;
+	int workers;			/* worker threads still running */
 	atomic_uint next_version;
 	atomic_int ops_left;
 	atomic_int failed;
@@ -232,29 +235,56 @@ static void one_op(struct worker *w)
 	release(m, dev, s, n);
 }
 
+static void count_op(struct model *m)
+{
+	pthread_mutex_lock(&m->lock);
+	if (++m->ops_done % RELOAD_EVERY == 0)
+		pthread_cond_broadcast(&m->progress);
+	pthread_mutex_unlock(&m->lock);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
+	struct model *m = w->m;
 
-	while (atomic_fetch_sub(&w->m->ops_left, 1) > 0 &&
-	       !atomic_load(&w->m->failed))
+	while (atomic_fetch_sub(&m->ops_left, 1) > 0 &&
+	       !atomic_load(&m->failed)) {
 		one_op(w);
+		count_op(m);
+	}
+	pthread_mutex_lock(&m->lock);
+	m->workers--;
+	pthread_cond_broadcast(&m->progress);
+	pthread_mutex_unlock(&m->lock);
 	return NULL;
 }
 
-/* Reloads snapshot tables while the workers run: a handover each time. */
+/* Waits until ops_done reaches ops; false if the workers ended first. */
+static bool ops_reach(struct model *m, int ops)
+{
+	bool reached;
+
+	pthread_mutex_lock(&m->lock);
+	while (m->ops_done < ops && m->workers)
+		pthread_cond_wait(&m->progress, &m->lock);
+	reached = m->ops_done >= ops;
+	pthread_mutex_unlock(&m->lock);
+	return reached;
+}
+
+/*
+ * Reloads a snapshot's table every RELOAD_EVERY operations of the
+ * workers: a handover each time, under load.
+ */
 static void *reloader_main(void *arg)
 {
 	struct model *m = arg;
 	char table[256];
-	int i = 0, next = OPS - RELOAD_EVERY;
+	int i = 0, next = RELOAD_EVERY;
 
-	while (atomic_load(&m->ops_left) > 0 && !atomic_load(&m->failed)) {
-		if (atomic_load(&m->ops_left) > next) {
-			usleep(2000);
-			continue;
-		}
-		next -= RELOAD_EVERY;
+	while (next < OPS && ops_reach(m, next) && !atomic_load(&m->failed)) {
+		next += RELOAD_EVERY;
 		snap_table(m, i, table, sizeof(table));
 		if (sh("dmsetup load %s --table '%s' && dmsetup resume %s",
 		       dev_name(1 + i), table, dev_name(1 + i)))
@@ -344,6 +374,8 @@ static int run_workload(struct model *m)
 	int i, d;
 
 	atomic_store(&m->ops_left, OPS);
+	m->ops_done = 0;
+	m->workers = NTHREADS;
 	for (i = 0; i < NTHREADS; i++) {
 		w[i].m = m;
 		w[i].seed = 1234 + i * 77 + m->chunk;
@@ -390,6 +422,7 @@ FIXTURE_SETUP(snap)
 	ASSERT_NE(NULL, self->m);
 	self->m->chunk = variant->chunk;
 	pthread_mutex_init(&self->m->lock, NULL);
+	pthread_cond_init(&self->m->progress, NULL);
 	atomic_store(&self->m->next_version, 1);
 	ASSERT_EQ(0, setup_devices(self->m));
 }

@@ -5,58 +5,55 @@
 # into the inactive slot, writes go on through the active one (to the
 # snapshot and to the origin), then the new table is resumed: every
 # write made before the resume is visible afterwards.  Also: a table
-# that is loaded and then cleared changes nothing, and suspending the
-# snapshot does not stop origin writes from being copied into it.
-# Leaves no devices.
+# that is loaded and then cleared changes nothing, suspending the
+# snapshot does not stop origin writes from being copied into it, and
+# snapshots removed while their last copies end go cleanly.  Each test
+# builds its own devices; none is left after it.
+#
+# dmx-test: timeout=600
 set -u
 . "${DMX_TESTLIB:-/tests/lib}/tap.sh"
 . "${DMX_TESTLIB:-/tests/lib}/scenario.sh"
+. "${DMX_TESTLIB:-/tests/lib}/snapshot.sh"
 
 SIZE=32768	# origin: 16 MiB on ram0
 CHUNK=16
-
-setup() {
-	dmsetup create rbase --table "0 $SIZE linear /dev/ram0 0" || return 1
-	pattern base 0 $SIZE >"$SCEN_TMP/base" || return 1
-	put "$SCEN_TMP/base" /dev/mapper/rbase 0 1048576 direct &&
-		dmsetup create rorig --table "0 $SIZE snapshot-origin /dev/mapper/rbase"
-}
 
 # snap_table KIND: the snapshot's table line.
 snap_table() {
 	echo "0 $SIZE snapshot /dev/mapper/rbase /dev/ram1 $1 $CHUNK"
 }
 
-# new_snapshot KIND: origin back to base, then a fresh snapshot of it.
-new_snapshot() {
-	dmsetup remove rsnap >/dev/null 2>&1
-	put "$SCEN_TMP/base" /dev/mapper/rorig 0 1048576 direct &&
-		dd_quiet if=/dev/zero of=/dev/ram1 bs=4096 count=1 oflag=direct &&
-		dmsetup suspend rorig &&
-		dmsetup create rsnap --table "$(snap_table "$1")" &&
-		dmsetup resume rorig
+# snapshot_devices KIND: base, origin and a fresh snapshot rsnap of
+# store type KIND; $SCEN_TMP/snap is what rsnap reads.
+snapshot_devices() {
+	dmsetup create rbase --table "0 $SIZE linear /dev/ram0 0" &&
+		put "$SCEN_TMP/base" /dev/mapper/rbase 0 1048576 direct &&
+		dmsetup create rorig --table "0 $SIZE snapshot-origin /dev/mapper/rbase" &&
+		blank_cow /dev/ram1 &&
+		snap_create_under rorig rsnap "$(snap_table "$1")" &&
+		cp "$SCEN_TMP/base" "$SCEN_TMP/snap"
+}
+
+# snap_put SEED SECTORS AT BS: a write to the snapshot, and its image.
+snap_put() {
+	pattern "$1" 0 "$2" >"$SCEN_TMP/w" &&
+		put "$SCEN_TMP/w" /dev/mapper/rsnap "$3" "$4" direct &&
+		splice "$SCEN_TMP/snap" "$3" "$SCEN_TMP/w"
 }
 
 # The seed's case for store type KIND.
 writes_before_resume_survive() {
 	kind=$1
-	new_snapshot "$kind" || return 1
-	cp "$SCEN_TMP/base" "$SCEN_TMP/snap" || return 1
-
+	snapshot_devices "$kind" || return 1
 	# Exceptions the new table must not miss: a snapshot write...
-	pattern "one$kind" 0 100 >"$SCEN_TMP/w1" &&
-		put "$SCEN_TMP/w1" /dev/mapper/rsnap 1003 4096 direct &&
-		splice "$SCEN_TMP/snap" 1003 "$SCEN_TMP/w1" || return 1
+	snap_put "one$kind" 100 1003 4096 || return 1
 	dmsetup load rsnap --table "$(snap_table "$kind")" || return 1
 	# ... and, with the new table waiting, more of them, from both sides.
-	pattern "two$kind" 0 300 >"$SCEN_TMP/w2" &&
-		put "$SCEN_TMP/w2" /dev/mapper/rsnap 20001 65536 direct &&
-		splice "$SCEN_TMP/snap" 20001 "$SCEN_TMP/w2" || return 1
-	pattern "org$kind" 0 500 >"$SCEN_TMP/w3" &&
-		put "$SCEN_TMP/w3" /dev/mapper/rorig 9000 65536 direct || return 1
-	pattern "bth$kind" 0 64 >"$SCEN_TMP/w4" &&
-		put "$SCEN_TMP/w4" /dev/mapper/rsnap 9100 4096 direct &&
-		splice "$SCEN_TMP/snap" 9100 "$SCEN_TMP/w4" || return 1
+	snap_put "two$kind" 300 20001 65536 &&
+		pattern "org$kind" 0 500 >"$SCEN_TMP/w3" &&
+		put "$SCEN_TMP/w3" /dev/mapper/rorig 9000 65536 direct &&
+		snap_put "bth$kind" 64 9100 4096 || return 1
 	dmsetup resume rsnap || return 1
 
 	want_match state "$(dmsetup status rsnap)" "snapshot [0-9]+/[0-9]+ [0-9]+$" &&
@@ -64,49 +61,75 @@ writes_before_resume_survive() {
 
 	# And it goes on working: an origin write after the resume.
 	put "$SCEN_TMP/w3" /dev/mapper/rorig 30000 65536 direct &&
-		same_as "$SCEN_TMP/snap" /dev/mapper/rsnap 0 || return 1
-	dmsetup remove rsnap
+		same_as "$SCEN_TMP/snap" /dev/mapper/rsnap 0
+}
+
+writes_before_resume_survive_persistent() {
+	writes_before_resume_survive P
+}
+
+writes_before_resume_survive_overflow_aware() {
+	writes_before_resume_survive PO
+}
+
+writes_before_resume_survive_transient() {
+	writes_before_resume_survive N
 }
 
 # A table loaded, never resumed, then cleared: no effect at all.
 cleared_table_changes_nothing() {
-	new_snapshot P || return 1
-	cp "$SCEN_TMP/base" "$SCEN_TMP/snap" || return 1
-	pattern clr 0 40 >"$SCEN_TMP/w1" &&
-		put "$SCEN_TMP/w1" /dev/mapper/rsnap 77 4096 direct &&
-		splice "$SCEN_TMP/snap" 77 "$SCEN_TMP/w1" || return 1
-	dmsetup load rsnap --table "$(snap_table P)" &&
+	snapshot_devices P && snap_put clr 40 77 4096 &&
+		dmsetup load rsnap --table "$(snap_table P)" &&
 		dmsetup clear rsnap || return 1
-	put "$SCEN_TMP/w1" /dev/mapper/rorig 4000 4096 direct &&
-		same_as "$SCEN_TMP/snap" /dev/mapper/rsnap 0 || return 1
-	dmsetup remove rsnap
+	put "$SCEN_TMP/w" /dev/mapper/rorig 4000 4096 direct &&
+		same_as "$SCEN_TMP/snap" /dev/mapper/rsnap 0
 }
 
 # A suspended snapshot still gets its copies.
 suspended_snapshot_still_copies() {
-	new_snapshot P || return 1
-	dmsetup suspend rsnap || return 1
-	pattern sus 0 256 >"$SCEN_TMP/w1" &&
-		put "$SCEN_TMP/w1" /dev/mapper/rorig 5000 65536 direct || return 1
+	snapshot_devices P && dmsetup suspend rsnap || return 1
+	pattern sus 0 256 >"$SCEN_TMP/w" &&
+		put "$SCEN_TMP/w" /dev/mapper/rorig 5000 65536 direct || return 1
 	dmsetup resume rsnap &&
-		same_as "$SCEN_TMP/base" /dev/mapper/rsnap 0 || return 1
-	dmsetup remove rsnap
+		same_as "$SCEN_TMP/base" /dev/mapper/rsnap 0
 }
 
-cleanup() {
-	dmsetup remove rorig && dmsetup remove rbase && no_devices_left
+# Snapshots of both kinds removed, one after the other, while origin
+# writes wait on their copies and their own last writes' copies end:
+# each removal waits for them, and nothing is left or hangs.
+removal_while_copies_end_is_clean() {
+	dmsetup create rbase --table "0 $SIZE linear /dev/ram0 0" &&
+		dmsetup create rorig --table "0 $SIZE snapshot-origin /dev/mapper/rbase" &&
+		pattern rw 0 4096 >"$SCEN_TMP/rw" || return 1
+	i=0
+	while [ $i -lt 12 ]; do
+		kind=N
+		[ $((i % 2)) -eq 0 ] || kind=P
+		blank_cow /dev/ram1 &&
+			snap_create_under rorig rsnap "$(snap_table $kind)" &&
+			dd_quiet if="$SCEN_TMP/rw" of=/dev/mapper/rsnap bs=8192 oflag=direct \
+				conv=notrunc || return 1
+		dd if="$SCEN_TMP/rw" of=/dev/mapper/rorig bs=65536 oflag=direct \
+			seek=$((i % 8)) conv=notrunc 2>/dev/null &
+		writer=$!
+		dmsetup remove rsnap || { echo "removal $i failed"; return 1; }
+		wait $writer || { echo "origin write $i failed"; return 1; }
+		i=$((i + 1))
+	done
+	want_eq devices "$(dmsetup ls | cut -f1 | sort | tr '\n' ' ')" "rbase rorig "
 }
+
 
 use_dmx || die "cannot load the device-mapper"
 ramdisks 4 64 || die "cannot set up ramdisks"
-remove_all_dm
-setup || die "cannot set up the base devices"
+remove_all_dm || die "devices left over from an earlier test"
+pattern base 0 $SIZE >"$SCEN_TMP/base" || die "cannot make the base pattern"
 
-check writes_before_resume_survive_persistent writes_before_resume_survive P
-check writes_before_resume_survive_overflow_aware writes_before_resume_survive PO
-check writes_before_resume_survive_transient writes_before_resume_survive N
-check cleared_table_changes_nothing cleared_table_changes_nothing
-check suspended_snapshot_still_copies suspended_snapshot_still_copies
-check cleanup cleanup
+snap_test writes_before_resume_survive_persistent
+snap_test writes_before_resume_survive_overflow_aware
+snap_test writes_before_resume_survive_transient
+snap_test cleared_table_changes_nothing
+snap_test suspended_snapshot_still_copies
+snap_test removal_while_copies_end_is_clean
 rm -rf "$SCEN_TMP"
 tap_done

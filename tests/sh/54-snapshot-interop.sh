@@ -2,14 +2,18 @@
 # COW devices are byte-compatible with the stock dm-snapshot, both ways,
 # in one boot: a store written by one implementation is unloaded, the
 # other implementation is loaded, and every chunk of the snapshot and
-# of the origin reads as it must; the status line agrees; the second
-# implementation then adds exceptions to the same store (in the middle
-# of a metadata area) and the first one reads those back too.  Stores
-# that span several metadata areas, P and PO, two chunk sizes.
+# of the origin reads as it must and the status line agrees; and when
+# the second implementation adds exceptions to the same store (in the
+# middle of a metadata area), the first one reads those back too.
+# Stores that span several metadata areas, P and PO, three chunk sizes,
+# one of them larger than a bio.  Each test writes its own store from
+# scratch.
 #
 # With the stock dm-mod under test (run.sh --stock), "the other
 # implementation" is the stock one again.  Leaves dmx loaded (the stock
 # one with --stock) and no devices.
+#
+# dmx-test: timeout=900
 set -u
 . "${DMX_TESTLIB:-/tests/lib}/tap.sh"
 . "${DMX_TESTLIB:-/tests/lib}/scenario.sh"
@@ -46,56 +50,61 @@ write_both() {
 		splice "$SCEN_TMP/snap" "$4" "$SCEN_TMP/w"
 }
 
-# Round one on implementation FIRST: a fresh store, writes from both
-# sides, the status remembered.
+remember_status() {
+	dmsetup status isnap | cut -d' ' -f4- >"$SCEN_TMP/status"
+}
+
+# reads_back: the devices read what the images say, the status agrees.
+reads_back() {
+	want_eq status "$(dmsetup status isnap | cut -d' ' -f4-)" \
+		"$(cat "$SCEN_TMP/status")" &&
+		same_as "$SCEN_TMP/snap" /dev/mapper/isnap 0 &&
+		same_as "$SCEN_TMP/origin" /dev/mapper/iorig 0
+}
+
+# first_writes FIRST COW KIND CHUNK: a fresh store written on FIRST.
 first_writes() {
 	switch_to "$1" || return 1
 	pattern base 0 $SIZE >"$SCEN_TMP/origin" &&
 		cp "$SCEN_TMP/origin" "$SCEN_TMP/snap" &&
 		put "$SCEN_TMP/origin" /dev/ram0 0 1048576 direct &&
-		dd_quiet if=/dev/zero of="$2" bs=4096 count=1 oflag=direct &&
+		dd_quiet if=/dev/zero of="$2" bs=65536 count=1 oflag=direct &&
 		devices "$2" "$3" "$4" || return 1
-	# Over 1300 chunks copied for the origin: several metadata areas.
-	write_both 1 0 24000 27003 2500 || return 1
-	dmsetup status isnap | cut -d' ' -f4- >"$SCEN_TMP/status"
+	# 1500 chunks copied for the origin at 8 sectors: several areas.
+	write_both 1 0 12000 27003 2500 && remember_status
 }
 
-# The other implementation reads it all back and adds to it.
-second_reads_and_adds() {
-	switch_to "$1" || return 1
-	devices "$2" "$3" "$4" || return 1
-	want_eq status "$(dmsetup status isnap | cut -d' ' -f4-)" \
-		"$(cat "$SCEN_TMP/status")" &&
-		same_as "$SCEN_TMP/snap" /dev/mapper/isnap 0 &&
-		same_as "$SCEN_TMP/origin" /dev/mapper/iorig 0 || return 1
-	write_both 2 30011 1500 100 333 || return 1
-	dmsetup status isnap | cut -d' ' -f4- >"$SCEN_TMP/status"
+# read_by FIRST SECOND COW KIND CHUNK: FIRST writes, SECOND reads.
+read_by() {
+	first_writes "$1" "$3" "$4" "$5" &&
+		switch_to "$2" && devices "$3" "$4" "$5" && reads_back
 }
 
-# And the first reads back what the second added.
-first_reads_back() {
-	switch_to "$1" || return 1
-	devices "$2" "$3" "$4" || return 1
-	want_eq status "$(dmsetup status isnap | cut -d' ' -f4-)" \
-		"$(cat "$SCEN_TMP/status")" &&
-		same_as "$SCEN_TMP/snap" /dev/mapper/isnap 0 &&
-		same_as "$SCEN_TMP/origin" /dev/mapper/iorig 0 &&
-		remove_all_dm
+# additions_read_back FIRST SECOND COW KIND CHUNK: FIRST writes, SECOND
+# adds exceptions, FIRST reads all of it.
+additions_read_back() {
+	first_writes "$1" "$3" "$4" "$5" &&
+		switch_to "$2" && devices "$3" "$4" "$5" &&
+		write_both 2 30011 1500 100 333 && remember_status &&
+		switch_to "$1" && devices "$3" "$4" "$5" && reads_back
 }
 
 # interop NAME FIRST SECOND COW KIND CHUNK
 interop() {
-	check "${1}_written" first_writes "$2" "$4" "$5" "$6"
-	check "${1}_read_by_other" second_reads_and_adds "$3" "$4" "$5" "$6"
-	check "${1}_additions_read_back" first_reads_back "$2" "$4" "$5" "$6"
+	check "${1}_read_by_$3" read_by "$2" "$3" "$4" "$5" "$6"
+	remove_all_dm
+	check "${1}_additions_by_${3}_read_back" additions_read_back \
+		"$2" "$3" "$4" "$5" "$6"
+	remove_all_dm
 }
 
 ramdisks 4 64 || die "cannot set up ramdisks"
 
-interop stock_store_read_by_dmx stock dmx /dev/ram1 P 16
-interop dmx_store_read_by_stock dmx stock /dev/ram2 P 8
-interop dmx_po_store_read_by_stock dmx stock /dev/ram3 PO 32
-check back_to_dmx switch_to dmx
-check no_devices_left no_devices_left
+interop stock_store stock dmx /dev/ram1 P 16
+interop dmx_store dmx stock /dev/ram2 P 8
+interop dmx_po_store dmx stock /dev/ram3 PO 32
+interop dmx_two_mib_chunk_store dmx stock /dev/ram1 P 4096
+switch_to dmx || die "cannot load the device-mapper under test again"
+no_devices_left || die "devices left"
 rm -rf "$SCEN_TMP"
 tap_done

@@ -4,7 +4,9 @@
 # origin and to the snapshot each stay on their side; lvs reports the
 # snapshot's usage as the status line implies; lvconvert --merge
 # merges it back and the origin then holds the snapshot's content.
-# Leaves no devices.
+# Each test makes its own volume group; none is left after it.
+#
+# dmx-test: timeout=600
 set -u
 . "${DMX_TESTLIB:-/tests/lib}/tap.sh"
 . "${DMX_TESTLIB:-/tests/lib}/scenario.sh"
@@ -29,8 +31,27 @@ origin_lv_with_data() {
 		cp "$SCEN_TMP/origin" "$SCEN_TMP/snap"
 }
 
+snapshot_lv() {
+	origin_lv_with_data && lvcreate -y -s -L 16M -c 8k -n snap $VG/lv >/dev/null
+}
+
+# Writes to the origin and to the snapshot, the images updated.
+snapshot_lv_with_writes() {
+	snapshot_lv || return 1
+	pattern lvorig 0 5000 >"$SCEN_TMP/w" &&
+		put "$SCEN_TMP/w" /dev/$VG/lv 3001 65536 direct &&
+		splice "$SCEN_TMP/origin" 3001 "$SCEN_TMP/w" || return 1
+	pattern lvsnap 0 7000 >"$SCEN_TMP/w" &&
+		put "$SCEN_TMP/w" /dev/$VG/snap 20000 65536 direct &&
+		splice "$SCEN_TMP/snap" 20000 "$SCEN_TMP/w"
+}
+
+merged_snapshot_lv() {
+	snapshot_lv_with_writes && lvconvert --merge -i 1 $VG/snap
+}
+
 lvcreate_snapshot_makes_four_devices() {
-	lvcreate -y -s -L 16M -c 8k -n snap $VG/lv >/dev/null || return 1
+	snapshot_lv || return 1
 	real=$(devno /dev/mapper/$VG-lv-real)
 	cow=$(devno /dev/mapper/$VG-snap-cow)
 	want_eq origin "$(dmsetup table $VG-lv)" \
@@ -40,18 +61,14 @@ lvcreate_snapshot_makes_four_devices() {
 }
 
 writes_stay_on_their_side() {
-	pattern lvorig 0 5000 >"$SCEN_TMP/w" &&
-		put "$SCEN_TMP/w" /dev/$VG/lv 3001 65536 direct &&
-		splice "$SCEN_TMP/origin" 3001 "$SCEN_TMP/w" || return 1
-	pattern lvsnap 0 7000 >"$SCEN_TMP/w" &&
-		put "$SCEN_TMP/w" /dev/$VG/snap 20000 65536 direct &&
-		splice "$SCEN_TMP/snap" 20000 "$SCEN_TMP/w" || return 1
-	same_as "$SCEN_TMP/origin" /dev/$VG/lv 0 &&
+	snapshot_lv_with_writes &&
+		same_as "$SCEN_TMP/origin" /dev/$VG/lv 0 &&
 		same_as "$SCEN_TMP/snap" /dev/$VG/snap 0
 }
 
 # Data% is allocated / total of the status line, as a percentage.
 lvs_shows_snapshot_usage() {
+	snapshot_lv_with_writes || return 1
 	# shellcheck disable=SC2046 # the status line's fields
 	set -- $(dmsetup status $VG-snap)
 	want=$(echo "$4" | awk -F/ '{ printf "%.2f", 100 * $1 / $2 }')
@@ -61,37 +78,38 @@ lvs_shows_snapshot_usage() {
 }
 
 lvconvert_merge_completes() {
-	lvconvert --merge -i 1 $VG/snap || return 1
+	merged_snapshot_lv || return 1
 	! dm_exists $VG-snap || { echo "$VG-snap still mapped"; return 1; }
 	want_eq lvs "$(lvm_field lvs lv_name $VG)" lv
 }
 
 merged_origin_holds_snapshot_content() {
-	same_as "$SCEN_TMP/snap" /dev/$VG/lv 0
+	merged_snapshot_lv && same_as "$SCEN_TMP/snap" /dev/$VG/lv 0
 }
 
 merged_origin_survives_reactivation() {
-	lvchange -an $VG/lv && lvchange -ay $VG/lv &&
+	merged_snapshot_lv && lvchange -an $VG/lv && lvchange -ay $VG/lv &&
 		same_as "$SCEN_TMP/snap" /dev/$VG/lv 0
 }
 
+# t NAME: test NAME, then the volume group and every device go.
 # shellcheck disable=SC2086 # PVS is a list
-cleanup() {
-	vgremove -y -f $VG >/dev/null && pvremove -y $PVS >/dev/null &&
-		no_devices_left
+t() {
+	check "$1" "$1"
+	vgremove -y -f $VG >/dev/null 2>&1
+	pvremove -y $PVS >/dev/null 2>&1
+	remove_all_dm || die "devices left after $1"
 }
 
 use_dmx || die "cannot load the device-mapper"
 ramdisks 4 64 || die "cannot set up ramdisks"
 remove_all_dm || die "devices left over from an earlier test"
 
-check origin_lv_with_data origin_lv_with_data
-check lvcreate_snapshot_makes_four_devices lvcreate_snapshot_makes_four_devices
-check writes_stay_on_their_side writes_stay_on_their_side
-check lvs_shows_snapshot_usage lvs_shows_snapshot_usage
-check lvconvert_merge_completes lvconvert_merge_completes
-check merged_origin_holds_snapshot_content merged_origin_holds_snapshot_content
-check merged_origin_survives_reactivation merged_origin_survives_reactivation
-check cleanup cleanup
+t lvcreate_snapshot_makes_four_devices
+t writes_stay_on_their_side
+t lvs_shows_snapshot_usage
+t lvconvert_merge_completes
+t merged_origin_holds_snapshot_content
+t merged_origin_survives_reactivation
 rm -rf "$SCEN_TMP"
 tap_done

@@ -25,6 +25,7 @@
 
 #define SECTOR	512
 #define MAX_IO	128		/* sectors */
+#define PROGRESS_WRITES	250	/* writes between two progress lines */
 
 static void fill_sector(uint8_t *p, uint32_t sector, uint32_t version,
 			char tag)
@@ -103,7 +104,7 @@ static int storm(uint32_t sectors, unsigned int seed, int ndev, char **devs)
 			perror("pwrite");
 			return 1;
 		}
-		if (++ops % 2000 == 0) {
+		if (++ops % PROGRESS_WRITES == 0) {
 			printf("# %ld writes\n", ops);
 			fflush(stdout);
 		}
