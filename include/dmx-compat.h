@@ -11,6 +11,7 @@
 
 #include <linux/version.h>
 #include <linux/blkdev.h>
+#include <linux/crypto.h>
 #include <linux/mount.h>
 
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 1, 0) || \
@@ -132,5 +133,27 @@ static inline void dmx_compat_thaw_bdev(struct block_device *bdev)
 {
 	thaw_bdev(bdev);
 }
+
+/*
+ * Crypto API completion callbacks are handed the request's data pointer
+ * since 6.3; before, the async request that carries it.  A callback
+ * takes a dmx_crypto_done_arg_t and gets its data with
+ * dmx_compat_crypto_done_data().
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+typedef struct crypto_async_request *dmx_crypto_done_arg_t;
+
+static inline void *dmx_compat_crypto_done_data(dmx_crypto_done_arg_t arg)
+{
+	return arg->data;
+}
+#else
+typedef void *dmx_crypto_done_arg_t;
+
+static inline void *dmx_compat_crypto_done_data(dmx_crypto_done_arg_t arg)
+{
+	return arg;
+}
+#endif
 
 #endif /* DMX_COMPAT_H */
