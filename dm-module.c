@@ -23,6 +23,7 @@ static const struct dmx_part dmx_parts[] = {
 	{ "error target", dmx_error_init, dmx_error_exit },
 	{ "zero target", dmx_zero_init, dmx_zero_exit },
 	{ "snapshot targets", dmx_snapshot_init, dmx_snapshot_exit },
+	{ "crypt target", dmx_crypt_init, dmx_crypt_exit },
 	{ "control device", dmx_ioctl_init, dmx_ioctl_exit },
 };
 

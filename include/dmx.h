@@ -162,5 +162,7 @@ int dmx_zero_init(void);
 void dmx_zero_exit(void);
 int dmx_snapshot_init(void);
 void dmx_snapshot_exit(void);
+int dmx_crypt_init(void);
+void dmx_crypt_exit(void);
 
 #endif /* DMX_H */
