@@ -21,6 +21,12 @@
  *   a worker: crypto never runs in hard irq context, and a softirq
  *   would charge the decryption of large reads to whatever task it
  *   interrupted.  no_read_workqueue also decrypts in softirq context.
+ * - A large bio (128 KiB and more) is shared: the context above takes
+ *   it 64 KiB at a time, and up to three helpers in workers (one less
+ *   than the CPUs, none with same_cpu_crypt) take the spans it has not
+ *   reached yet; a helper that has not started when the spans run out
+ *   is cancelled.  One large bio then has several CPUs' worth of crypto,
+ *   as Linux's dm-crypt gets with several bios in its workqueue.
  * Linux's dm-crypt hands every bio to a workqueue by default (and each
  * write to a writer thread after that), so that CPU-heavy crypto is
  * spread over CPUs and does not run in interrupt context.  Those
@@ -29,12 +35,14 @@
  * crypto is done by (and charged to) the task that asked for the I/O
  * or that completes it, which keeps the CPU time where the scheduler
  * can see it.  What the workqueues are for is kept: no crypto in hard
- * irq context, a worker wherever the context does not allow it, and
- * progress under memory pressure (below).  Hence no_read_workqueue and
- * no_write_workqueue change little here (softirq completions), and
- * same_cpu_crypt only binds the workers to the CPU that queued the
- * work; submit_from_crypt_cpus is accepted and shown, and changes
- * nothing, as writes are always submitted where they were encrypted.
+ * irq context, a worker wherever the context does not allow it, large
+ * bios spread over CPUs, and progress under memory pressure (below).
+ * Hence no_read_workqueue only adds softirq completions to where reads
+ * are decrypted inline, and no_write_workqueue changes nothing (writes
+ * are encrypted inline anyway); same_cpu_crypt binds the workers to the
+ * CPU that queued the work and takes no helpers; submit_from_crypt_cpus
+ * is accepted and shown, and changes nothing: writes are always
+ * submitted where their encryption ended.
  *
  * The crypto API may be synchronous or not.  Each unit (sector_size
  * bytes) is one skcipher request: the bio's first unit lives in its
@@ -48,12 +56,13 @@
  * Progress under memory pressure.  The per-io data holds all a read
  * needs.  A write needs ciphertext pages: a mempool holds those of the
  * largest write (bios are split at BIO_MAX_VECS pages) and only one
- * write at a time may wait on it (crypt_alloc_pages()), so two writes
+ * write at a time may wait on it (crypt_write_prepare()), so two writes
  * can never each hold part of what both need; pages come back as
  * writes complete.  The workers are WQ_MEM_RECLAIM, and work that may
  * wait on our mempools (crypt_wq) is kept apart from the submission of
  * finished ciphertext (io_wq), which returns pages and never waits on
- * them.
+ * them.  Helpers are never needed for progress: lane 0 takes every
+ * span no helper has taken.
  */
 #include <linux/bio.h>
 #include <linux/blkdev.h>
@@ -72,6 +81,12 @@
 #define CRYPT_UNIT_POOL		16
 /* The largest bio, in pages: a write's ciphertext is one bio. */
 #define CRYPT_MAX_PAGES		BIO_MAX_VECS
+/* What a lane takes at a time when helpers share a bio. */
+#define CRYPT_SPAN_BYTES	(64 * 1024)
+/* A bio this large is shared with helpers, if the table has any. */
+#define CRYPT_HELP_MIN_BYTES	(2 * CRYPT_SPAN_BYTES)
+/* Helpers of one bio at most, whatever the number of CPUs. */
+#define CRYPT_MAX_HELPERS	3
 
 struct crypt_io;
 
@@ -85,29 +100,47 @@ struct crypt_unit {
 	struct scatterlist dst;
 };
 
-/* Per-bio state, in the clone's per-io data; its first unit follows. */
+/*
+ * Who sends units of a bio to the cipher: lane 0 is the context that
+ * maps or completes the bio, the others are helpers in workers.  A lane
+ * takes a span of the bio at a time, until none is left.
+ */
+struct crypt_lane {
+	struct crypt_io *io;
+	struct work_struct work;	/* the lane, in a worker */
+	struct bvec_iter in;		/* what is left of its span */
+	struct bvec_iter out;		/* writes: the span's ciphertext */
+	u64 sector;			/* crypt sector of its next unit */
+	struct crypt_unit *unit;	/* free for its next unit, or NULL */
+	bool wait_restart;		/* a backlogged request must start */
+};
+
+/*
+ * Per-bio state, in the clone's per-io data: 1 + cc->helpers lanes,
+ * then the bio's first unit at cc->io_unit_offset.
+ */
 struct crypt_io {
 	struct crypt_ctx *cc;
 	struct bio *base;		/* the clone we were given */
 	struct bio *out;		/* writes: the ciphertext */
 	bio_end_io_t *base_end_io;	/* reads: the core's completion */
-	struct bvec_iter iter_in;	/* data still to convert */
-	struct bvec_iter iter_out;	/* writes: ciphertext still to fill */
-	u64 sector;			/* crypt sector of the next unit */
-	/* Units in flight, and one while units are still being issued. */
+	struct bvec_iter iter_in;	/* the data, all of it */
+	struct bvec_iter iter_out;	/* writes: the ciphertext, all of it */
+	u64 sector;			/* crypt sector of the first unit */
+	unsigned int span;		/* bytes a lane takes at a time */
+	atomic_t next_span;		/* spans handed out so far */
+	/* Lanes at work and units in flight; the io ends at zero. */
 	atomic_t pending;
 	blk_status_t error;
-	bool wait_restart;		/* a backlogged request must start */
-	struct completion restart;	/* ... and it has */
-	struct crypt_unit *unit;	/* free for the next unit, or NULL */
-	struct work_struct work;
+	struct completion restart;	/* a backlogged request has started */
+	struct work_struct submit_work;	/* writes: the ciphertext goes */
+	unsigned int helpers;		/* lanes after lane[0] enlisted */
+	struct crypt_lane lane[];
 };
-
-#define CRYPT_IO_SIZE		ALIGN(sizeof(struct crypt_io), CRYPTO_MINALIGN)
 
 static struct crypt_unit *crypt_io_first_unit(struct crypt_io *io)
 {
-	return (struct crypt_unit *)((u8 *)io + CRYPT_IO_SIZE);
+	return (struct crypt_unit *)((u8 *)io + io->cc->io_unit_offset);
 }
 
 static struct skcipher_request *crypt_unit_req(struct crypt_ctx *cc,
@@ -132,11 +165,11 @@ static void crypt_io_fail(struct crypt_io *io)
 	WRITE_ONCE(io->error, BLK_STS_IOERR);
 }
 
-static void crypt_queue(struct crypt_io *io, struct workqueue_struct *wq,
+static void crypt_queue(struct work_struct *work, struct workqueue_struct *wq,
 			work_func_t fn)
 {
-	INIT_WORK(&io->work, fn);
-	queue_work(wq, &io->work);
+	INIT_WORK(work, fn);
+	queue_work(wq, work);
 }
 
 /* True in map() where we may encrypt and wait on mempools. */
@@ -202,24 +235,25 @@ static void crypt_unit_done(dmx_crypto_done_arg_t arg, int err)
 	crypt_io_put(io, false);
 }
 
-/* Sends the next unit of io to the cipher; the crypto API's result. */
-static int crypt_unit_start(struct crypt_io *io, struct crypt_unit *u,
+/* Sends the lane's next unit to the cipher; the crypto API's result. */
+static int crypt_unit_start(struct crypt_lane *lane, struct crypt_unit *u,
 			    bool may_sleep)
 {
+	struct crypt_io *io = lane->io;
 	struct crypt_ctx *cc = io->cc;
 	struct skcipher_request *req = crypt_unit_req(cc, u);
 	unsigned int len = cc->opt.sector_size;
 	bool write = bio_data_dir(io->base) == WRITE;
 	struct scatterlist *dst = u->src;
 	u8 *iv = crypt_unit_iv(cc, u);
-	u64 iv_sector = io->sector;
+	u64 iv_sector = lane->sector;
 	u32 flags = CRYPTO_TFM_REQ_MAY_BACKLOG;
 	int r;
 
-	r = crypt_sg_fill(u->src, CRYPT_UNIT_SEGS, io->base, &io->iter_in, len);
+	r = crypt_sg_fill(u->src, CRYPT_UNIT_SEGS, io->base, &lane->in, len);
 	if (!r && write) {
 		dst = &u->dst;
-		r = crypt_sg_fill(dst, 1, io->out, &io->iter_out, len);
+		r = crypt_sg_fill(dst, 1, io->out, &lane->out, len);
 	}
 	if (cc->opt.iv_large_sectors)
 		iv_sector >>= cc->opt.sector_shift;
@@ -231,58 +265,76 @@ static int crypt_unit_start(struct crypt_io *io, struct crypt_unit *u,
 	if (may_sleep)
 		flags |= CRYPTO_TFM_REQ_MAY_SLEEP;
 	u->io = io;
-	skcipher_request_set_tfm(req, crypt_cipher_tfm(&cc->cipher, io->sector));
+	skcipher_request_set_tfm(req, crypt_cipher_tfm(&cc->cipher, lane->sector));
 	skcipher_request_set_callback(req, flags, crypt_unit_done, u);
 	skcipher_request_set_crypt(req, u->src, dst, len, iv);
-	io->sector += len >> SECTOR_SHIFT;
+	lane->sector += len >> SECTOR_SHIFT;
 	return write ? crypto_skcipher_encrypt(req) : crypto_skcipher_decrypt(req);
 }
 
-static struct crypt_unit *crypt_unit_get(struct crypt_io *io, bool may_sleep)
+/* The next span of the io for lane; false when none is left. */
+static bool crypt_lane_take(struct crypt_lane *lane)
 {
-	if (!io->unit)
-		io->unit = mempool_alloc(&io->cc->unit_pool,
-					 may_sleep ? GFP_NOIO : GFP_NOWAIT);
-	return io->unit;
+	struct crypt_io *io = lane->io;
+	unsigned int size = io->iter_in.bi_size;
+	unsigned int span = atomic_inc_return(&io->next_span) - 1;
+	unsigned int offset;
+
+	if (READ_ONCE(io->error) || span >= DIV_ROUND_UP(size, io->span))
+		return false;
+	offset = span * io->span;
+	lane->in = io->iter_in;
+	bio_advance_iter(io->base, &lane->in, offset);
+	lane->in.bi_size = min(io->span, size - offset);
+	if (io->out) {
+		lane->out = io->iter_out;
+		bio_advance_iter(io->out, &lane->out, offset);
+		lane->out.bi_size = lane->in.bi_size;
+	}
+	lane->sector = io->sector + (offset >> SECTOR_SHIFT);
+	return true;
 }
 
 /*
  * A backlogged request must start before the next is sent.  False if
  * that means waiting and we may not.
  */
-static bool crypt_wait_restart(struct crypt_io *io, bool may_sleep)
+static bool crypt_wait_restart(struct crypt_lane *lane, bool may_sleep)
 {
-	if (try_wait_for_completion(&io->restart))
+	if (try_wait_for_completion(&lane->io->restart))
 		return true;
 	if (!may_sleep) {
-		io->wait_restart = true;
+		lane->wait_restart = true;
 		return false;
 	}
-	wait_for_completion(&io->restart);
+	wait_for_completion(&lane->io->restart);
 	return true;
 }
 
 /*
- * Sends every unit of io not sent yet.  False if it had to stop, in a
- * context that may not sleep, for a unit or for a backlogged request:
- * a worker goes on from there.  A failure ends the sending; the io
- * completes with an error once the units in flight are back.
+ * Sends units to the cipher until no span of the io is left.  False if
+ * it had to stop, in a context that may not sleep, for a unit or for a
+ * backlogged request: a worker goes on from there.  A failure ends the
+ * sending, for every lane; the io ends with an error once the units in
+ * flight are back.
  */
-static bool crypt_convert(struct crypt_io *io, bool may_sleep)
+static bool crypt_lane_run(struct crypt_lane *lane, bool may_sleep)
 {
-	struct crypt_unit *u;
+	struct crypt_io *io = lane->io;
 	int r;
 
-	if (io->wait_restart) {
+	if (lane->wait_restart) {
 		wait_for_completion(&io->restart);
-		io->wait_restart = false;
+		lane->wait_restart = false;
 	}
-	while (io->iter_in.bi_size) {
-		u = crypt_unit_get(io, may_sleep);
-		if (!u)
+	while (lane->in.bi_size || crypt_lane_take(lane)) {
+		if (!lane->unit)
+			lane->unit = mempool_alloc(&io->cc->unit_pool,
+						   may_sleep ? GFP_NOIO : GFP_NOWAIT);
+		if (!lane->unit)
 			return false;
 		atomic_inc(&io->pending);
-		r = crypt_unit_start(io, u, may_sleep);
+		r = crypt_unit_start(lane, lane->unit, may_sleep);
 		switch (r) {
 		case 0:
 			atomic_dec(&io->pending);
@@ -292,34 +344,87 @@ static bool crypt_convert(struct crypt_io *io, bool may_sleep)
 		case -EBUSY:
 		case -EINPROGRESS:
 			/* The unit is its completion's now. */
-			io->unit = NULL;
-			if (r == -EBUSY && !crypt_wait_restart(io, may_sleep))
+			lane->unit = NULL;
+			if (r == -EBUSY && !crypt_wait_restart(lane, may_sleep))
 				return false;
 			break;
 		default:
 			atomic_dec(&io->pending);
 			crypt_io_fail(io);
-			io->iter_in.bi_size = 0;
+			lane->in.bi_size = 0;
 			break;
 		}
 	}
 	return true;
 }
 
-static void crypt_convert_work(struct work_struct *work);
-
-/* Converts what is left of io, here or in a worker, then drops our hold. */
-static void crypt_convert_and_put(struct crypt_io *io, bool may_sleep)
+/*
+ * A lane has no more to do.  Lane 0 only ends once every span is
+ * taken: a helper that has not started yet is not needed any more.
+ */
+static void crypt_lane_done(struct crypt_lane *lane, bool may_sleep)
 {
-	if (crypt_convert(io, may_sleep))
-		crypt_io_put(io, may_sleep);
-	else
-		crypt_queue(io, io->cc->crypt_wq, crypt_convert_work);
+	struct crypt_io *io = lane->io;
+	unsigned int i;
+
+	if (lane->unit) {
+		crypt_unit_release(io, lane->unit);
+		lane->unit = NULL;
+	}
+	if (lane == io->lane)
+		for (i = 1; i <= io->helpers; i++)
+			if (cancel_work(&io->lane[i].work))
+				crypt_io_put(io, may_sleep);
+	crypt_io_put(io, may_sleep);
 }
 
-static void crypt_convert_work(struct work_struct *work)
+static void crypt_lane_work(struct work_struct *work);
+
+static void crypt_lane_go(struct crypt_lane *lane, bool may_sleep)
 {
-	crypt_convert_and_put(container_of(work, struct crypt_io, work), true);
+	if (crypt_lane_run(lane, may_sleep))
+		crypt_lane_done(lane, may_sleep);
+	else
+		crypt_queue(&lane->work, lane->io->cc->crypt_wq, crypt_lane_work);
+}
+
+static void crypt_lane_work(struct work_struct *work)
+{
+	crypt_lane_go(container_of(work, struct crypt_lane, work), true);
+}
+
+static void crypt_lane_init(struct crypt_lane *lane, struct crypt_io *io,
+			    struct crypt_unit *unit)
+{
+	lane->io = io;
+	lane->in.bi_size = 0;
+	lane->unit = unit;
+	lane->wait_restart = false;
+}
+
+/*
+ * Converts the io, from here (lane 0) and, for a large bio, with
+ * helpers on other CPUs: the bio's latency is then that of its share.
+ */
+static void crypt_convert(struct crypt_io *io, bool may_sleep)
+{
+	struct crypt_ctx *cc = io->cc;
+	unsigned int size = io->iter_in.bi_size;
+	unsigned int i;
+
+	io->span = size;
+	io->helpers = 0;
+	if (cc->helpers && size >= CRYPT_HELP_MIN_BYTES) {
+		io->span = CRYPT_SPAN_BYTES;
+		io->helpers = min(cc->helpers,
+				  DIV_ROUND_UP(size, CRYPT_SPAN_BYTES) - 1);
+	}
+	for (i = 1; i <= io->helpers; i++) {
+		crypt_lane_init(&io->lane[i], io, NULL);
+		atomic_inc(&io->pending);
+		crypt_queue(&io->lane[i].work, cc->crypt_wq, crypt_lane_work);
+	}
+	crypt_lane_go(io->lane, may_sleep);
 }
 
 /* Reads. */
@@ -334,6 +439,8 @@ static void crypt_read_done(struct crypt_io *io)
 	bio_endio(bio);
 }
 
+static void crypt_start_work(struct work_struct *work);
+
 static void crypt_read_endio(struct bio *bio)
 {
 	struct crypt_io *io = dmx_per_io_data(bio);
@@ -343,9 +450,9 @@ static void crypt_read_endio(struct bio *bio)
 		return;
 	}
 	if (crypt_may_decrypt_here(io->cc))
-		crypt_convert_and_put(io, false);
+		crypt_convert(io, false);
 	else
-		crypt_queue(io, io->cc->crypt_wq, crypt_convert_work);
+		crypt_queue(&io->lane[0].work, io->cc->crypt_wq, crypt_start_work);
 }
 
 /* Writes. */
@@ -392,7 +499,7 @@ static struct bio *crypt_alloc_out(struct crypt_io *io)
 	return out;
 }
 
-/* Fills out with pages for its write; false (and none kept) if short. */
+/* Fills out with pages for its write; false if the pool is short. */
 static bool crypt_add_pages(struct crypt_ctx *cc, struct bio *out,
 			    unsigned int size, gfp_t gfp)
 {
@@ -416,27 +523,27 @@ static bool crypt_add_pages(struct crypt_ctx *cc, struct bio *out,
  * takes them again under page_lock, waiting for each: with one waiter
  * at a time, the reserve (one largest write) always goes to one write.
  */
-static struct bio *crypt_alloc_pages(struct crypt_io *io)
+static void crypt_write_prepare(struct crypt_io *io)
 {
 	struct crypt_ctx *cc = io->cc;
 	unsigned int size = io->base->bi_iter.bi_size;
 	struct bio *out = crypt_alloc_out(io);
 
-	if (likely(crypt_add_pages(cc, out, size, GFP_NOWAIT)))
-		return out;
-	crypt_free_pages(cc, out);
-	bio_put(out);
-
-	mutex_lock(&cc->page_lock);
-	out = crypt_alloc_out(io);
-	crypt_add_pages(cc, out, size, GFP_NOIO);
-	mutex_unlock(&cc->page_lock);
-	return out;
+	if (unlikely(!crypt_add_pages(cc, out, size, GFP_NOWAIT))) {
+		crypt_free_pages(cc, out);
+		bio_put(out);
+		mutex_lock(&cc->page_lock);
+		out = crypt_alloc_out(io);
+		crypt_add_pages(cc, out, size, GFP_NOIO);
+		mutex_unlock(&cc->page_lock);
+	}
+	io->out = out;
+	io->iter_out = out->bi_iter;
 }
 
 static void crypt_submit_work(struct work_struct *work)
 {
-	submit_bio_noacct(container_of(work, struct crypt_io, work)->out);
+	submit_bio_noacct(container_of(work, struct crypt_io, submit_work)->out);
 }
 
 static void crypt_write_encrypted(struct crypt_io *io, bool may_sleep)
@@ -446,35 +553,28 @@ static void crypt_write_encrypted(struct crypt_io *io, bool may_sleep)
 	else if (may_sleep)
 		submit_bio_noacct(io->out);
 	else
-		crypt_queue(io, io->cc->io_wq, crypt_submit_work);
+		crypt_queue(&io->submit_work, io->cc->io_wq, crypt_submit_work);
 }
 
-/* Encrypts a write and sends it on; the context may sleep. */
-static void crypt_write_start(struct crypt_io *io)
-{
-	io->out = crypt_alloc_pages(io);
-	io->iter_out = io->out->bi_iter;
-	crypt_convert_and_put(io, true);
-}
-
-static void crypt_write_work(struct work_struct *work)
-{
-	crypt_write_start(container_of(work, struct crypt_io, work));
-}
-
-/* Every unit is back: the io goes on, or ends. */
+/* Every lane is done and every unit back: the io goes on, or ends. */
 static void crypt_io_put(struct crypt_io *io, bool may_sleep)
 {
 	if (!atomic_dec_and_test(&io->pending))
 		return;
-	if (io->unit) {
-		crypt_unit_release(io, io->unit);
-		io->unit = NULL;
-	}
 	if (bio_data_dir(io->base) == READ)
 		crypt_read_done(io);
 	else
 		crypt_write_encrypted(io, may_sleep);
+}
+
+/* A read or write whose crypto its own context could not do. */
+static void crypt_start_work(struct work_struct *work)
+{
+	struct crypt_io *io = container_of(work, struct crypt_lane, work)->io;
+
+	if (bio_data_dir(io->base) == WRITE)
+		crypt_write_prepare(io);
+	crypt_convert(io, true);
 }
 
 static void crypt_io_init(struct crypt_io *io, struct crypt_ctx *cc,
@@ -485,11 +585,12 @@ static void crypt_io_init(struct crypt_io *io, struct crypt_ctx *cc,
 	io->out = NULL;
 	io->iter_in = bio->bi_iter;
 	io->sector = offset + cc->iv_offset;
+	atomic_set(&io->next_span, 0);
+	/* Lane 0's hold. */
 	atomic_set(&io->pending, 1);
 	io->error = BLK_STS_OK;
-	io->wait_restart = false;
 	init_completion(&io->restart);
-	io->unit = crypt_io_first_unit(io);
+	crypt_lane_init(io->lane, io, crypt_io_first_unit(io));
 }
 
 int crypt_io_map(struct crypt_ctx *cc, struct bio *bio)
@@ -520,10 +621,12 @@ int crypt_io_map(struct crypt_ctx *cc, struct bio *bio)
 		bio->bi_iter.bi_sector = cc->start + offset;
 		return DMX_MAPIO_REMAPPED;
 	}
-	if (crypt_may_sleep())
-		crypt_write_start(io);
-	else
-		crypt_queue(io, cc->crypt_wq, crypt_write_work);
+	if (crypt_may_sleep()) {
+		crypt_write_prepare(io);
+		crypt_convert(io, true);
+	} else {
+		crypt_queue(&io->lane[0].work, cc->crypt_wq, crypt_start_work);
+	}
 	return DMX_MAPIO_SUBMITTED;
 }
 
@@ -544,7 +647,13 @@ int crypt_io_ctr(struct crypt_ctx *cc, const char **error)
 				  __alignof__(u64));
 	cc->unit_size = cc->unit_iv_offset + cc->unit_iv_align - 1 +
 			cc->cipher.iv.size;
-	cc->ti->per_io_data_size = CRYPT_IO_SIZE + cc->unit_size;
+	/* Helpers would share the one CPU of same_cpu_crypt's workers. */
+	if (!cc->opt.same_cpu_crypt)
+		cc->helpers = min(num_online_cpus() - 1, CRYPT_MAX_HELPERS);
+	cc->io_unit_offset = ALIGN(offsetof(struct crypt_io, lane) +
+				   (1 + cc->helpers) * sizeof(struct crypt_lane),
+				   CRYPTO_MINALIGN);
+	cc->ti->per_io_data_size = cc->io_unit_offset + cc->unit_size;
 	/* A write's ciphertext is one bio of at most CRYPT_MAX_PAGES. */
 	cc->ti->max_io_len = CRYPT_MAX_PAGES << (PAGE_SHIFT - SECTOR_SHIFT);
 

@@ -93,6 +93,8 @@ struct crypt_ctx {
 	bool suspended;			/* between postsuspend and resume */
 
 	/* The bio path (dm-crypt-io.c). */
+	unsigned int helpers;		/* workers a large bio may enlist */
+	unsigned int io_unit_offset;	/* first unit in the per-io data */
 	unsigned int unit_req_offset;	/* skcipher request in a unit */
 	unsigned int unit_iv_offset;	/* IV in a unit, before aligning */
 	unsigned int unit_iv_align;	/* what the cipher wants the IV at */
