@@ -487,7 +487,8 @@ static int crypt_iterate_devices(struct dmx_target *ti, dmx_iterate_fn fn,
  * Units are never split: the logical block is at least sector_size,
  * and buffers are aligned to it so that a unit stays within a page.
  * Ciphertext bios are made of separate pages, hence one page a segment.
- * No discards unless allowed: they would reveal which blocks are free.
+ * (Discards, only with allow_discards, and secure erase, never, are the
+ * core's to advertise from num_discard_bios and num_secure_erase_bios.)
  */
 static void crypt_io_hints(struct dmx_target *ti, struct queue_limits *limits)
 {
@@ -499,13 +500,6 @@ static void crypt_io_hints(struct dmx_target *ti, struct queue_limits *limits)
 	limits->physical_block_size = max(limits->physical_block_size, size);
 	limits->io_min = max(limits->io_min, size);
 	limits->dma_alignment = limits->logical_block_size - 1;
-	limits->max_secure_erase_sectors = 0;
-	if (!cc->opt.allow_discards) {
-		limits->max_discard_sectors = 0;
-		limits->max_hw_discard_sectors = 0;
-		limits->discard_granularity = 0;
-		limits->discard_alignment = 0;
-	}
 }
 
 static struct dmx_target_type crypt_target = {
