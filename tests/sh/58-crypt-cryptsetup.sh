@@ -59,7 +59,7 @@ luks2_volume_opens_reports_and_keeps_its_data() {
 		cryptsetup status l2 >"$SCEN_TMP/st" &&
 		want_match status "$(cat "$SCEN_TMP/st")" "type: +LUKS2" &&
 		want_match status "$(cat "$SCEN_TMP/st")" "key location: +keyring" &&
-		fill l2 luks2 8192 && cs close l2 && cs $OPEN /dev/ram0 l2 &&
+		fill l2 luks2 2048 && cs close l2 && cs $OPEN /dev/ram0 l2 &&
 		holds l2 luks2
 	closed l2 $?
 }
@@ -68,7 +68,7 @@ luks1_volume_opens_and_keeps_its_data() {
 	cs $FORMAT --type luks1 /dev/ram1 && cs $OPEN /dev/ram1 l1 || return 1
 	want_match table "$(table_of l1)" \
 		"^aes-xts-plain64 0{128} 0 $(devno /dev/ram1) 4096\$" &&
-		fill l1 luks1 8192 && cs close l1 && cs $OPEN /dev/ram1 l1 &&
+		fill l1 luks1 2048 && cs close l1 && cs $OPEN /dev/ram1 l1 &&
 		holds l1 luks1
 	closed l1 $?
 }
@@ -94,7 +94,7 @@ sector_size_4096_on_request() {
 	cs $FORMAT --type luks2 --sector-size 4096 "$loop" && cs $OPEN "$loop" ss &&
 		want_match table "$(table_of ss)" " 1 sector_size:4096\$" &&
 		want_eq block "$(blockdev --getss /dev/mapper/ss)" 4096 &&
-		fill ss s4k 8192 && cs close ss && cs $OPEN "$loop" ss &&
+		fill ss s4k 2048 && cs close ss && cs $OPEN "$loop" ss &&
 		holds ss s4k
 	r=$?
 	cs close ss
@@ -103,7 +103,7 @@ sector_size_4096_on_request() {
 
 resize_changes_the_size_and_keeps_the_data() {
 	cs $FORMAT --type luks2 /dev/ram0 && cs $OPEN /dev/ram0 rs &&
-		fill rs resize 8192 || return 1
+		fill rs resize 2048 || return 1
 	full=$(size_of /dev/mapper/rs)
 	cs resize --key-file "$PASS" --size 16384 rs &&
 		want_eq shrunk "$(size_of /dev/mapper/rs)" 16384 && holds rs resize &&
@@ -114,7 +114,7 @@ resize_changes_the_size_and_keeps_the_data() {
 
 refresh_changes_options_of_the_open_volume() {
 	cs $FORMAT --type luks2 /dev/ram0 && cs $OPEN /dev/ram0 rf &&
-		fill rf refresh 8192 || return 1
+		fill rf refresh 2048 || return 1
 	cs refresh --key-file "$PASS" --perf-no_read_workqueue --perf-same_cpu_crypt rf &&
 		want_match table "$(table_of rf)" \
 			" 3 same_cpu_crypt no_read_workqueue sector_size:4096\$" &&
@@ -128,18 +128,18 @@ perf_options_reach_the_table() {
 		return 1
 	want_match table "$(table_of pf)" \
 		" 3 no_read_workqueue no_write_workqueue sector_size:4096\$" &&
-		fill pf perf 8192 && holds pf perf
+		fill pf perf 2048 && holds pf perf
 	closed pf $?
 }
 
 # The writer starts on the suspended device, so it must wait for resume.
 suspend_holds_a_writer_until_resume() {
 	cs $FORMAT --type luks2 /dev/ram0 && cs $OPEN /dev/ram0 sr &&
-		fill sr before 8192 && cs luksSuspend sr || return 1
+		fill sr before 4096 && cs luksSuspend sr || return 1
 	r=0
 	want_eq state "$(dm_state sr)" SUSPENDED &&
 		want_match wiped "$(dmsetup table --showkeys sr)" " 0{128} 0 " || r=1
-	pattern after 0 4096 >"$SCEN_TMP/after"
+	pattern after 0 1024 >"$SCEN_TMP/after"
 	put "$SCEN_TMP/after" /dev/mapper/sr 2048 65536 direct &
 	writer=$!
 	# Resume once the writer has the device open (its write then waits).
@@ -164,7 +164,7 @@ fstrim_reaches_the_device_with_allow_discards() {
 	r=1
 	if cs $FORMAT --type luks2 "$loop" && cs $OPEN --allow-discards "$loop" tr &&
 		mkfs.ext4 -q -E nodiscard /dev/mapper/tr && mount /dev/mapper/tr "$SCEN_TMP/mnt"; then
-		dd if=/dev/urandom of="$SCEN_TMP/mnt/f" bs=1M count=32 conv=fsync 2>/dev/null
+		dd if=/dev/urandom of="$SCEN_TMP/mnt/f" bs=1M count=24 conv=fsync 2>/dev/null
 		rm "$SCEN_TMP/mnt/f" && sync
 		before=$(du -k "$SCEN_TMP/trim.img" | cut -f1)
 		fstrim -v "$SCEN_TMP/mnt" >"$SCEN_TMP/trim.out" 2>&1
@@ -212,7 +212,7 @@ written_by() {
 	_impl=$1 _dev=$2 _seed=$3
 	shift 3
 	switch_to "$_impl" && cs $FORMAT --type luks2 "$@" "$_dev" &&
-		cs $OPEN "$_dev" iv && fill iv "$_seed" 16384 && cs close iv
+		cs $OPEN "$_dev" iv && fill iv "$_seed" 2048 && cs close iv
 }
 
 # read_by IMPL DEV SEED: it opens on IMPL and holds its data.

@@ -14,7 +14,7 @@ set -u
 
 K32=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
 K64=${K32}202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f
-LEN=16384	# 8 MiB
+LEN=8192	# 4 MiB
 XTS="aes-xts-plain64 $K64 16"
 ASYNC="capi:cryptd(xts(ecb(aes-generic)))-plain64 $K64 16"
 
@@ -33,8 +33,7 @@ done_with() {
 # reference [OPTIONS]: the pattern in $SCEN_TMP/p, written with 64 KiB
 # direct writes through XTS over ram1; its ciphertext in $SCEN_TMP/ct.
 reference() {
-	pattern ref 0 $LEN >"$SCEN_TMP/p" &&
-		crypt ref /dev/ram1 "${1:-}" &&
+	crypt ref /dev/ram1 "${1:-}" &&
 		put "$SCEN_TMP/p" /dev/mapper/ref 0 65536 direct &&
 		dmsetup remove ref &&
 		get /dev/ram1 0 $LEN 65536 direct >"$SCEN_TMP/ct"
@@ -122,13 +121,13 @@ verify_jobs() {
 
 concurrent_writers_verify() {
 	crypt c /dev/ram2 || return 1
-	verify_jobs /dev/mapper/c 8 && fio_ok "$SCEN_TMP/fio.out"
+	verify_jobs /dev/mapper/c 4 && fio_ok "$SCEN_TMP/fio.out"
 	done_with c $?
 }
 
 concurrent_writers_verify_async() {
 	dmsetup create c --table "0 $LEN crypt $ASYNC /dev/ram2 0" || return 1
-	verify_jobs /dev/mapper/c 8 && fio_ok "$SCEN_TMP/fio.out"
+	verify_jobs /dev/mapper/c 4 && fio_ok "$SCEN_TMP/fio.out"
 	done_with c $?
 }
 
@@ -184,7 +183,7 @@ reload_loop() {
 # The same mapping loaded again and again (cryptsetup refresh does this).
 table_swaps_under_a_writer() {
 	crypt c /dev/ram2 || return 1
-	verify_jobs /dev/mapper/c 8 &
+	verify_jobs /dev/mapper/c 4 &
 	pid=$!
 	reload_loop c "0 $LEN crypt $XTS /dev/ram2 0 1 no_read_workqueue" $pid
 	r=$?
@@ -194,6 +193,7 @@ table_swaps_under_a_writer() {
 
 use_dmx || die "cannot load the device-mapper"
 ramdisks 3 64 || die "cannot set up ramdisks"
+pattern ref 0 $LEN >"$SCEN_TMP/p" || die "cannot make the pattern"
 
 timed_check large_requests_round_trip large_requests_round_trip
 timed_check large_requests_round_trip_at_4k large_requests_round_trip_at_4k

@@ -1,12 +1,13 @@
 #!/bin/sh
 # Crypt volumes are byte-compatible with the stock dm-crypt, both ways,
-# in one boot.  For each cipher setup (cipher, chain mode, IV mode, key
-# size, sector size, iv_large_sectors, iv_offset, offset) the stock
-# dm-crypt writes a pattern through a crypt device; it is unloaded, dmx
-# is loaded, the same table reads the pattern back, and the same
-# pattern written by dmx to a second, blank region leaves exactly the
-# stock ciphertext there; then the stock dm-crypt is loaded again and
-# reads dmx's copy back.
+# in one boot.  Each cipher setup (cipher, chain mode, IV mode, key
+# size, sector size, iv_large_sectors, iv_offset, offset) is one crypt
+# target of a table, over its own region of a ramdisk.  The stock
+# dm-crypt writes a pattern through the table; it is unloaded, dmx is
+# loaded, the same table reads the pattern back, and the same pattern
+# written by dmx over a second, blank ramdisk leaves exactly the stock
+# ciphertext there; then the stock dm-crypt is loaded again and reads
+# dmx's copy back.  One TAP line per setup and step.
 #
 # With the stock dm-mod under test (run.sh --stock), "dmx" is the stock
 # one again.  Leaves dmx loaded (the stock one with --stock) and no
@@ -19,8 +20,8 @@ set -u
 K16=00112233445566778899aabbccddeeff
 K32=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
 K64=${K32}f0e1d2c3b4a5968778695a4b3c2d1e0f0123456789abcdeffedcba9876543210
-REGION=4096	# sectors per setup on each ramdisk: 2 MiB
-DATA=2048	# sectors of pattern per setup: 1 MiB
+DATA=256	# sectors of pattern per setup: 128 KiB, 32 units of 4 KiB
+REGION=2048	# sectors of each ramdisk per setup
 
 # The setups, one a line: NAME CIPHER KEY IV_OFFSET EXTRA_OFFSET [OPTIONS...]
 # (EXTRA_OFFSET: sectors into the setup's region where the data starts).
@@ -57,86 +58,77 @@ switch_to() {
 	fi
 }
 
-# setup_table NUMBER DEV: the crypt table of setup NUMBER (from 0) over
-# its region of DEV.
-setup_table() {
-	echo "$SETUPS" | sed -n "$(($1 + 1))p" | {
-		read -r _name _cipher _key _ivoff _extra _opts
-		echo "0 $DATA crypt $_cipher $_key $_ivoff $2 $(($1 * REGION + _extra))${_opts:+ $_opts}"
-	}
+# table DEV: one crypt target per setup, DATA sectors each, in order;
+# setup i's data lies at sector i * REGION + its extra offset of DEV.
+table() {
+	echo "$SETUPS" | awk -v dev="$1" -v data=$DATA -v region=$REGION '{
+		opts = ""
+		for (f = 6; f <= NF; f++)
+			opts = opts " " $f
+		printf "%d %d crypt %s %s %s %s %d%s\n", (NR - 1) * data, data,
+			$2, $3, $4, dev, (NR - 1) * region + $5, opts
+	}'
 }
 
-setup_name() {
-	echo "$SETUPS" | sed -n "$(($1 + 1))p" | cut -d' ' -f1
+# written_by IMPL DEV: the pattern written through every setup over DEV
+# by IMPL; the raw bytes of DEV then in $SCEN_TMP/raw.IMPL.
+written_by() {
+	switch_to "$1" && table "$2" >"$SCEN_TMP/table" &&
+		dmsetup create ic "$SCEN_TMP/table" &&
+		put "$SCEN_TMP/p" /dev/mapper/ic 0 65536 direct &&
+		dmsetup remove ic &&
+		get "$2" 0 $((count * REGION)) 65536 direct >"$SCEN_TMP/raw.$1"
 }
 
-setup_start() {
-	echo "$SETUPS" | sed -n "$(($1 + 1))p" | {
-		read -r _name _cipher _key _ivoff _extra _opts
-		echo $(($1 * REGION + _extra))
-	}
-}
-
-# setup_pattern NUMBER: the file holding the setup's pattern.
-setup_pattern() {
-	[ -f "$SCEN_TMP/p.$1" ] || pattern "$(setup_name "$1")" 0 $DATA >"$SCEN_TMP/p.$1"
-	echo "$SCEN_TMP/p.$1"
-}
-
-# write_setup NUMBER DEV: the setup's pattern written through its table.
-write_setup() {
-	_p=$(setup_pattern "$1") &&
-		dmsetup create ic --table "$(setup_table "$1" "$2")" &&
-		put "$_p" /dev/mapper/ic 0 65536 direct &&
+# read_by IMPL DEV: what every setup over DEV reads through IMPL, in
+# $SCEN_TMP/read.
+read_by() {
+	switch_to "$1" && table "$2" >"$SCEN_TMP/table" &&
+		dmsetup create ic "$SCEN_TMP/table" &&
+		get /dev/mapper/ic 0 $((count * DATA)) 16384 direct >"$SCEN_TMP/read" &&
 		dmsetup remove ic
 }
 
-# reads_back NUMBER DEV: the setup's table over DEV reads its pattern.
-reads_back() {
-	_p=$(setup_pattern "$1") &&
-		dmsetup create ic --table "$(setup_table "$1" "$2")" || return 1
-	same_as "$_p" /dev/mapper/ic 0 16384 direct
-	_r=$?
-	dmsetup remove ic && return $_r
+# slice FILE SECTOR: DATA sectors of FILE from SECTOR on stdout.
+slice() {
+	dd if="$1" bs=512 skip="$2" count=$DATA 2>/dev/null
 }
 
-# ciphertext NUMBER DEV: the raw bytes the setup put on DEV.
-ciphertext() {
-	get "$2" "$(setup_start "$1")" $DATA 65536 direct
+# same_data I: setup I read back its part of the pattern.
+same_data() {
+	slice "$SCEN_TMP/read" $(($1 * DATA)) >"$SCEN_TMP/got" &&
+		slice "$SCEN_TMP/p" $(($1 * DATA)) >"$SCEN_TMP/want" &&
+		cmp_files "$SCEN_TMP/got" "$SCEN_TMP/want" "data of setup $1"
+}
+
+# same_ciphertext I: both implementations left the same bytes for I.
+same_ciphertext() {
+	_at=$(($1 * REGION + $(echo "$SETUPS" | sed -n "$(($1 + 1))p" | cut -d' ' -f5)))
+	slice "$SCEN_TMP/raw.dmx" $_at >"$SCEN_TMP/got" &&
+		slice "$SCEN_TMP/raw.stock" $_at >"$SCEN_TMP/want" &&
+		cmp_files "$SCEN_TMP/got" "$SCEN_TMP/want" "ciphertext of setup $1"
+}
+
+# each CHECK NAME_SUFFIX: one TAP line per setup.
+each() {
+	_i=0
+	for _n in $(echo "$SETUPS" | cut -d' ' -f1); do
+		check "${_n}_$2" "$1" $_i
+		_i=$((_i + 1))
+	done
 }
 
 count=$(echo "$SETUPS" | wc -l)
-
 ramdisks 2 $((count * REGION / 2048 + 1)) || die "cannot set up ramdisks"
-switch_to stock || die "cannot load the stock device-mapper"
-i=0
-while [ $i -lt "$count" ]; do
-	n=$(setup_name $i)
-	check "${n}_written_by_stock" write_setup $i /dev/ram0
-	ciphertext $i /dev/ram0 >"$SCEN_TMP/ct.$i"
-	i=$((i + 1))
-done
+pattern interop 0 $((count * DATA)) >"$SCEN_TMP/p" || die "cannot make the pattern"
 
-switch_to dmx || die "cannot load dmx"
-i=0
-while [ $i -lt "$count" ]; do
-	n=$(setup_name $i)
-	check "${n}_read_by_dmx" reads_back $i /dev/ram0
-	if write_setup $i /dev/ram1 && ciphertext $i /dev/ram1 >"$SCEN_TMP/ct"; then
-		check "${n}_same_ciphertext_from_dmx" cmp_files "$SCEN_TMP/ct" \
-			"$SCEN_TMP/ct.$i" "ciphertext of $n"
-	else
-		not_ok "${n}_same_ciphertext_from_dmx"
-	fi
-	i=$((i + 1))
-done
-
-switch_to stock || die "cannot load the stock device-mapper"
-i=0
-while [ $i -lt "$count" ]; do
-	check "$(setup_name $i)_written_by_dmx_read_by_stock" reads_back $i /dev/ram1
-	i=$((i + 1))
-done
+check every_setup_written_by_stock written_by stock /dev/ram0
+check every_setup_read_by_dmx read_by dmx /dev/ram0
+each same_data read_by_dmx
+check every_setup_written_by_dmx written_by dmx /dev/ram1
+each same_ciphertext same_ciphertext_from_dmx
+check every_setup_read_by_stock read_by stock /dev/ram1
+each same_data written_by_dmx_read_by_stock
 
 check back_to_dmx switch_to dmx
 check no_devices_left no_devices_left
