@@ -26,6 +26,7 @@ static const struct dmx_part dmx_parts[] = {
 	{ "flakey target", dmx_flakey_init, dmx_flakey_exit },
 	{ "delay target", dmx_delay_init, dmx_delay_exit },
 	{ "dust target", dmx_dust_init, dmx_dust_exit },
+	{ "crypt target", dmx_crypt_init, dmx_crypt_exit },
 	{ "control device", dmx_ioctl_init, dmx_ioctl_exit },
 };
 

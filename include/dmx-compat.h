@@ -14,6 +14,7 @@
 #include <linux/blkdev.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/crypto.h>
 #include <linux/mount.h>
 
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0) && \
@@ -403,5 +404,26 @@ static inline void dmx_compat_thaw_bdev(struct block_device *bdev)
 }
 
 #endif /* 6.1 */
+/*
+ * Crypto API completion callbacks are handed the request's data pointer
+ * since 6.3; before, the async request that carries it.  A callback
+ * takes a dmx_crypto_done_arg_t and gets its data with
+ * dmx_compat_crypto_done_data().
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+typedef struct crypto_async_request *dmx_crypto_done_arg_t;
+
+static inline void *dmx_compat_crypto_done_data(dmx_crypto_done_arg_t arg)
+{
+	return arg->data;
+}
+#else
+typedef void *dmx_crypto_done_arg_t;
+
+static inline void *dmx_compat_crypto_done_data(dmx_crypto_done_arg_t arg)
+{
+	return arg;
+}
+#endif
 
 #endif /* DMX_COMPAT_H */

@@ -168,5 +168,7 @@ int dmx_delay_init(void);
 void dmx_delay_exit(void);
 int dmx_dust_init(void);
 void dmx_dust_exit(void);
+int dmx_crypt_init(void);
+void dmx_crypt_exit(void);
 
 #endif /* DMX_H */

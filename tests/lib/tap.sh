@@ -194,24 +194,25 @@ use_dmx() {
 		return
 	fi
 	module_loaded dmx && return 0
-	unload_modules dm_snapshot dm_zero dm_bufio dm_flakey dm_delay dm_dust \
-		dm_mod || return 1
+	unload_modules dm_crypt dm_snapshot dm_zero dm_bufio dm_flakey \
+		dm_delay dm_dust dm_mod || return 1
 	insmod "$DMX_KO"
 }
 
-# use_stock_dm: make the stock dm-mod (with snapshot, zero, flakey, delay
-# and, where the kernel has it, dust) the loaded one.
+# use_stock_dm: make the stock dm-mod (with snapshot, zero, crypt, flakey,
+# delay and, where the kernel has it, dust) the loaded one.
 use_stock_dm() {
 	unload_modules dmx || return 1
 	modprobe dm-mod && modprobe dm-snapshot && modprobe dm-zero &&
-		modprobe dm-flakey && modprobe dm-delay || return 1
+		modprobe dm-crypt && modprobe dm-flakey && modprobe dm-delay ||
+		return 1
 	modprobe dm-dust 2>/dev/null || :
 }
 
 # unload_dm: unload whichever device-mapper is loaded, dmx or stock.
 unload_dm() {
-	unload_modules dmx dm_snapshot dm_zero dm_bufio dm_flakey dm_delay \
-		dm_dust dm_mod
+	unload_modules dmx dm_crypt dm_snapshot dm_zero dm_bufio dm_flakey \
+		dm_delay dm_dust dm_mod
 }
 
 # --- shared with the C tests (dmxt) -------------------------------------

@@ -32,6 +32,8 @@ util-linux          guest userland: blockdev, losetup
 fdisk               guest userland: sfdisk (not in util-linux on Debian 12)
 diffutils           guest userland: cmp
 coreutils           guest userland: dd
+cryptsetup-bin      guest userland: cryptsetup
+keyutils            guest userland: keyctl (kernel keyring)
 flex                debug kernel build (make check-debug)
 bison               debug kernel build
 libelf-dev          debug kernel build (objtool)

@@ -47,6 +47,10 @@ TOOLS="$TOOLS kmod"
 TOOL_PACKAGES="busybox-static dmsetup lvm2 kpartx e2fsprogs fio fdisk
 util-linux diffutils coreutils libc6 kmod sysstat"
 
+# The crypt tests: cryptsetup, keyctl for the kernel keyring, fstrim.
+TOOLS="$TOOLS cryptsetup keyctl fstrim"
+TOOL_PACKAGES="$TOOL_PACKAGES cryptsetup-bin keyutils"
+
 # Extra names, as NAME:TARGET symlinks in /usr/sbin.
 LINKS="mkfs.ext4:mke2fs mkfs.ext2:mke2fs fsck.ext4:e2fsck
 pvcreate:lvm vgcreate:lvm lvcreate:lvm lvs:lvm vgs:lvm pvs:lvm lvremove:lvm
@@ -58,6 +62,12 @@ lvdisplay:lvm vgdisplay:lvm"
 # ext4's crc32c) come along.
 MODULES="brd loop null_blk dm-mod dm-bufio dm-snapshot dm-zero crc32c_generic ext4
 dm-flakey dm-delay"
+# The stock dm-crypt and the ciphers the crypt tests name (the crypto API
+# loads them by alias); algif_* let cryptsetup use the kernel's ciphers.
+MODULES="$MODULES dm-crypt cryptd crypto_simd aesni-intel xts essiv authenc
+sha256-ssse3 ecb ctr lrw serpent_generic serpent-avx2 twofish_generic
+twofish-avx-x86_64 adiantum chacha_generic chacha-x86_64 nhpoly1305
+nhpoly1305-avx2 poly1305_generic poly1305-x86_64 algif_skcipher algif_hash"
 
 # Stock modules taken where the kernel has them (Debian's has no dm-dust,
 # the debug kernel has).
