@@ -318,6 +318,12 @@ dmx_mode_t dmx_target_mode(struct dmx_target *ti)
 }
 EXPORT_SYMBOL_GPL(dmx_target_mode);
 
+dev_t dmx_target_devt(struct dmx_target *ti)
+{
+	return disk_devt(ti->table->md->disk);
+}
+EXPORT_SYMBOL_GPL(dmx_target_devt);
+
 void dmx_target_event(struct dmx_target *ti)
 {
 	dmx_md_event(ti->table->md);
