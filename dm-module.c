@@ -22,6 +22,8 @@ static const struct dmx_part dmx_parts[] = {
 	{ "error target", dmx_error_init, dmx_error_exit },
 	{ "zero target", dmx_zero_init, dmx_zero_exit },
 	{ "snapshot targets", dmx_snapshot_init, dmx_snapshot_exit },
+	{ "thin-pool target", dmx_thin_pool_init, dmx_thin_pool_exit },
+	{ "thin target", dmx_thin_init, dmx_thin_exit },
 };
 
 static void dmx_exit_parts(unsigned int count)
