@@ -36,10 +36,13 @@ VM_DIR=$(cd "$(dirname "$0")" && pwd)
 # Host programs copied with their libraries, under their host paths.
 TOOLS="dmsetup lvm kpartx mke2fs e2fsck resize2fs dumpe2fs fio sfdisk
 blockdev losetup dd cmp"
+# thin-provisioning-tools: one binary, named by its links below.
+TOOLS="$TOOLS pdata_tools"
 
 # The packages those come from: their versions are part of the cache key.
 TOOL_PACKAGES="busybox-static dmsetup lvm2 kpartx e2fsprogs fio fdisk
 util-linux diffutils coreutils libc6 kmod"
+TOOL_PACKAGES="$TOOL_PACKAGES thin-provisioning-tools"
 
 # Extra names, as NAME:TARGET symlinks in /usr/sbin.
 LINKS="mkfs.ext4:mke2fs mkfs.ext2:mke2fs fsck.ext4:e2fsck
@@ -47,10 +50,14 @@ pvcreate:lvm vgcreate:lvm lvcreate:lvm lvs:lvm vgs:lvm pvs:lvm lvremove:lvm
 vgremove:lvm pvremove:lvm lvconvert:lvm lvextend:lvm lvreduce:lvm
 lvresize:lvm vgchange:lvm lvchange:lvm lvscan:lvm vgscan:lvm pvscan:lvm
 lvdisplay:lvm vgdisplay:lvm"
+LINKS="$LINKS thin_check:pdata_tools thin_dump:pdata_tools
+thin_repair:pdata_tools thin_restore:pdata_tools thin_ls:pdata_tools
+thin_delta:pdata_tools thin_metadata_size:pdata_tools"
 
 # Stock modules the tests use; their dependencies (and softdeps, such as
 # ext4's crc32c) come along.
 MODULES="brd loop null_blk dm-mod dm-bufio dm-snapshot dm-zero crc32c_generic ext4"
+MODULES="$MODULES dm-thin-pool dm-bio-prison dm-persistent-data libcrc32c"
 
 # --- part 1: userland --------------------------------------------------
 
