@@ -132,6 +132,7 @@ use_dmx() {
 		return
 	fi
 	module_loaded dmx && return 0
+	unload_modules dm_thin_pool dm_persistent_data dm_bio_prison || return 1
 	unload_modules dm_snapshot dm_zero dm_bufio dm_mod || return 1
 	insmod "$DMX_KO"
 }
@@ -139,12 +140,14 @@ use_dmx() {
 # use_stock_dm: make the stock dm-mod (with snapshot and zero) the loaded one.
 use_stock_dm() {
 	unload_modules dmx || return 1
-	modprobe dm-mod && modprobe dm-snapshot && modprobe dm-zero
+	modprobe dm-mod && modprobe dm-snapshot && modprobe dm-zero &&
+		modprobe dm-thin-pool
 }
 
 # unload_dm: unload whichever device-mapper is loaded, dmx or stock.
 unload_dm() {
-	unload_modules dmx dm_snapshot dm_zero dm_bufio dm_mod
+	unload_modules dmx dm_thin_pool dm_persistent_data dm_bio_prison \
+		dm_snapshot dm_zero dm_bufio dm_mod
 }
 
 # ramdisks N SIZE_MB: /dev/ram0 .. /dev/ram(N-1) of SIZE_MB each, fresh
