@@ -31,6 +31,7 @@ util-linux          guest userland: blockdev, losetup
 fdisk               guest userland: sfdisk (not in util-linux on Debian 12)
 diffutils           guest userland: cmp
 coreutils           guest userland: dd
+thin-provisioning-tools guest userland: thin_check, thin_dump, thin_repair
 flex                debug kernel build (make check-debug)
 bison               debug kernel build
 libelf-dev          debug kernel build (objtool)
