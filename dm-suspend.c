@@ -138,6 +138,7 @@ struct dmx_table *dmx_md_swap_table(struct mapped_device *md,
 				    struct dmx_table *table)
 {
 	struct dmx_table *old;
+	int r;
 
 	mutex_lock(&md->suspend_lock);
 	if (!dmx_md_suspended(md)) {
@@ -147,6 +148,11 @@ struct dmx_table *dmx_md_swap_table(struct mapped_device *md,
 
 	old = rcu_dereference_protected(md->map,
 					lockdep_is_held(&md->suspend_lock));
+	r = dmx_table_check_sizes(table);
+	if (r) {
+		mutex_unlock(&md->suspend_lock);
+		return ERR_PTR(r);
+	}
 	dmx_compat_apply_limits(md->disk, &table->limits, &table->features);
 	/* A geometry describes one size; a new size forgets it. */
 	if (get_capacity(md->disk) != table->size)

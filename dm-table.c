@@ -341,7 +341,8 @@ static int dmx_stack_device_limits(struct dmx_target *ti, struct dmx_dev *dd,
 
 	dmx_compat_stack_features(&ti->table->features, bdev);
 	/* A device that reports no size (an unbound loop) is taken on trust. */
-	if (dev_size && (start >= dev_size || len > dev_size - start)) {
+	if (ti->table->check_sizes && dev_size &&
+	    (start >= dev_size || len > dev_size - start)) {
 		DMX_TABLE_ERR(ti->table,
 			      "%pg too small for target: start=%llu, len=%llu, dev_size=%llu",
 			      bdev, (unsigned long long)start,
@@ -412,6 +413,7 @@ int dmx_table_complete(struct dmx_table *t)
 		return -EINVAL;
 	}
 
+	t->check_sizes = !test_bit(DMX_MD_DISK_ADDED, &t->md->flags);
 	r = dmx_table_calculate_limits(t);
 	if (r)
 		return r;
@@ -425,6 +427,13 @@ int dmx_table_complete(struct dmx_table *t)
 		return r;
 	t->clone_set_ready = true;
 	return 0;
+}
+
+/* At resume: the devices as they are now must fit, and give the limits. */
+int dmx_table_check_sizes(struct dmx_table *t)
+{
+	t->check_sizes = true;
+	return dmx_table_calculate_limits(t);
 }
 
 /* Suspend and resume hooks, in table order. */
