@@ -302,6 +302,10 @@ static void thin_finish_provision(struct thin_job *job)
 		if (pool->mode == THIN_MODE_WRITE &&
 		    thin_md_free_data(pool->md, job->data_block))
 			thin_pool_metadata_failed(pool, "free_data_block", r);
+	} else if (pool->mode != THIN_MODE_WRITE &&
+		   pool->mode != THIN_MODE_OUT_OF_DATA_SPACE) {
+		/* The metadata failed while this block was being written. */
+		r = -EIO;
 	} else {
 		r = thin_md_insert(job->tc->td, job->cell.vblock, job->data_block);
 		if (r)
