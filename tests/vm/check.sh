@@ -6,8 +6,9 @@
 # First the suite (tests/vm/run.sh: one boot, every test in tests/c and
 # tests/sh), then the crash test of persistent snapshots
 # (tests/vm/crash-snapshot.sh: two boots sharing a disk, the first one
-# killed).  Each prints its own results and a "N passed, N failed" line;
-# this adds them up into the last line.  Exit status 0 iff both passed.
+# killed), and the same for thin pools (tests/vm/thin-crash.sh).  Each
+# prints its own results and a "N passed, N failed" line; this adds them
+# up into the last line.  Exit status 0 iff all passed.
 set -u
 VM_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$VM_DIR/common.sh"
@@ -44,6 +45,7 @@ part() {
 
 part suite sh "$VM_DIR/run.sh" --mode check
 part crash sh "$VM_DIR/crash-snapshot.sh"
+part thin-crash sh "$VM_DIR/thin-crash.sh"
 
 echo "# ---- make check: suite and crash test ----"
 echo "$total_passed passed, $total_failed failed"
