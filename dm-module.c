@@ -27,6 +27,8 @@ static const struct dmx_part dmx_parts[] = {
 	{ "delay target", dmx_delay_init, dmx_delay_exit },
 	{ "dust target", dmx_dust_init, dmx_dust_exit },
 	{ "crypt target", dmx_crypt_init, dmx_crypt_exit },
+	{ "thin-pool target", dmx_thin_pool_init, dmx_thin_pool_exit },
+	{ "thin target", dmx_thin_init, dmx_thin_exit },
 	{ "control device", dmx_ioctl_init, dmx_ioctl_exit },
 };
 

@@ -164,7 +164,10 @@ struct dmx_table *dmx_md_swap_table(struct mapped_device *md,
 
 	old = rcu_dereference_protected(md->map,
 					lockdep_is_held(&md->suspend_lock));
-	r = dmx_compat_apply_limits(md->disk, &table->limits, &table->features);
+	r = dmx_table_check_sizes(table);
+	if (!r)
+		r = dmx_compat_apply_limits(md->disk, &table->limits,
+					    &table->features);
 	if (r) {
 		mutex_unlock(&md->suspend_lock);
 		return ERR_PTR(r);

@@ -323,6 +323,12 @@ dmx_mode_t dmx_target_mode(struct dmx_target *ti)
 }
 EXPORT_SYMBOL_GPL(dmx_target_mode);
 
+dev_t dmx_target_devt(struct dmx_target *ti)
+{
+	return disk_devt(ti->table->md->disk);
+}
+EXPORT_SYMBOL_GPL(dmx_target_devt);
+
 void dmx_target_event(struct dmx_target *ti)
 {
 	dmx_md_event(ti->table->md);
@@ -357,7 +363,8 @@ static int dmx_stack_device_limits(struct dmx_target *ti, struct dmx_dev *dd,
 		return -EINVAL;
 	}
 	/* A device that reports no size (an unbound loop) is taken on trust. */
-	if (dev_size && (start >= dev_size || len > dev_size - start)) {
+	if (ti->table->check_sizes && dev_size &&
+	    (start >= dev_size || len > dev_size - start)) {
 		DMX_TABLE_ERR(ti->table,
 			      "%pg too small for target: start=%llu, len=%llu, dev_size=%llu",
 			      bdev, (unsigned long long)start,
@@ -524,6 +531,7 @@ int dmx_table_complete(struct dmx_table *t)
 		return -EINVAL;
 	}
 
+	t->check_sizes = !test_bit(DMX_MD_DISK_ADDED, &t->md->flags);
 	r = dmx_table_calculate_limits(t);
 	if (r)
 		return r;
@@ -539,6 +547,13 @@ int dmx_table_complete(struct dmx_table *t)
 		return r;
 	t->clone_set_ready = true;
 	return 0;
+}
+
+/* At resume: the devices as they are now must fit, and give the limits. */
+int dmx_table_check_sizes(struct dmx_table *t)
+{
+	t->check_sizes = true;
+	return dmx_table_calculate_limits(t);
 }
 
 /* Suspend and resume hooks, in table order. */

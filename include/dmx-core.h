@@ -53,6 +53,13 @@ struct dmx_table {
 	bool clone_set_ready;
 	struct queue_limits limits;
 	struct dmx_queue_features features;
+	/*
+	 * Devices must be large enough for the targets: checked at the
+	 * first load of a device and at every resume, as Linux does, since
+	 * a stack being resized (LVM) loads an upper table before the lower
+	 * one it fits is resumed.
+	 */
+	bool check_sizes;
 };
 
 /* md->flags bits. */
@@ -202,6 +209,7 @@ int dmx_table_link_holders(struct dmx_table *t);
 int dmx_table_add_target(struct dmx_table *t, const char *type,
 			 sector_t start, sector_t len, char *params);
 int dmx_table_complete(struct dmx_table *t);
+int dmx_table_check_sizes(struct dmx_table *t);
 struct dmx_target *dmx_table_find_target(struct dmx_table *t, sector_t sector);
 void dmx_table_presuspend(struct dmx_table *t);
 void dmx_table_postsuspend(struct dmx_table *t);

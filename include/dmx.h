@@ -139,6 +139,9 @@ void dmx_target_event(struct dmx_target *ti);
 /* Mode of the target's table: DMX_MODE_READ, maybe | DMX_MODE_WRITE. */
 dmx_mode_t dmx_target_mode(struct dmx_target *ti);
 
+/* The number of the mapped device the target's table belongs to. */
+dev_t dmx_target_devt(struct dmx_target *ti);
+
 /*
  * Status output: appends to result, never beyond maxlen.  *sz is the
  * running length; on overflow it becomes maxlen, which the ioctl layer
@@ -170,5 +173,9 @@ int dmx_dust_init(void);
 void dmx_dust_exit(void);
 int dmx_crypt_init(void);
 void dmx_crypt_exit(void);
+int dmx_thin_pool_init(void);
+void dmx_thin_pool_exit(void);
+int dmx_thin_init(void);
+void dmx_thin_exit(void);
 
 #endif /* DMX_H */

@@ -9,7 +9,8 @@
 #          kernel's headers, host side, in scratch trees (tests/vm/dkms.sh)
 #   suite  one VM boot, every test in tests/c and tests/sh (tests/vm/run.sh)
 #   crash  the crash test of persistent snapshots (two boots sharing a
-#          disk, the first one killed; tests/vm/crash-snapshot.sh)
+#          disk, the first one killed; tests/vm/crash.sh snapshot)
+#   thin-crash  the same for thin pools (tests/vm/crash.sh thin)
 # --stock runs the VM parts on the stock dm instead (and skips dkms).
 #
 # Each part prints its own results and a "N passed, N failed" line; this
@@ -79,7 +80,8 @@ kernel_parts() {
 	export DMX_KO
 	[ -n "$STOCK" ] || part "$1/dkms" sh "$VM_DIR/dkms.sh"
 	part "$1/suite" sh "$VM_DIR/run.sh" --mode check $STOCK
-	part "$1/crash" sh "$VM_DIR/crash-snapshot.sh" $STOCK
+	part "$1/crash" sh "$VM_DIR/crash.sh" snapshot $STOCK
+	part "$1/thin-crash" sh "$VM_DIR/crash.sh" thin $STOCK
 }
 
 start_all=$(now_ms)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Guest side of tests/vm/crash-snapshot.sh: the write storm that the VM
+ * Guest side of tests/vm/crash.sh: the write storm that the VM
  * is killed in the middle of, and the check after the next boot.
  *
  * Every sector written says who wrote it: its number, a version, and a

@@ -34,6 +34,7 @@ diffutils           guest userland: cmp
 coreutils           guest userland: dd
 cryptsetup-bin      guest userland: cryptsetup
 keyutils            guest userland: keyctl (kernel keyring)
+thin-provisioning-tools guest userland: thin_check, thin_dump, thin_repair
 flex                debug kernel build (make check-debug)
 bison               debug kernel build
 libelf-dev          debug kernel build (objtool)

@@ -51,12 +51,19 @@ util-linux diffutils coreutils libc6 kmod sysstat"
 TOOLS="$TOOLS cryptsetup keyctl fstrim"
 TOOL_PACKAGES="$TOOL_PACKAGES cryptsetup-bin keyutils"
 
+# thin-provisioning-tools: one binary, named by its links below.
+TOOLS="$TOOLS pdata_tools"
+TOOL_PACKAGES="$TOOL_PACKAGES thin-provisioning-tools"
+
 # Extra names, as NAME:TARGET symlinks in /usr/sbin.
 LINKS="mkfs.ext4:mke2fs mkfs.ext2:mke2fs fsck.ext4:e2fsck
 pvcreate:lvm vgcreate:lvm lvcreate:lvm lvs:lvm vgs:lvm pvs:lvm lvremove:lvm
 vgremove:lvm pvremove:lvm lvconvert:lvm lvextend:lvm lvreduce:lvm
 lvresize:lvm vgchange:lvm lvchange:lvm lvscan:lvm vgscan:lvm pvscan:lvm
 lvdisplay:lvm vgdisplay:lvm"
+LINKS="$LINKS thin_check:pdata_tools thin_dump:pdata_tools
+thin_repair:pdata_tools thin_restore:pdata_tools thin_ls:pdata_tools
+thin_delta:pdata_tools thin_metadata_size:pdata_tools"
 
 # Stock modules the tests use; their dependencies (and softdeps, such as
 # ext4's crc32c) come along.
@@ -68,6 +75,7 @@ MODULES="$MODULES dm-crypt cryptd crypto_simd aesni-intel xts essiv authenc
 sha256-ssse3 ecb ctr lrw serpent_generic serpent-avx2 twofish_generic
 twofish-avx-x86_64 adiantum chacha_generic chacha-x86_64 nhpoly1305
 nhpoly1305-avx2 poly1305_generic poly1305-x86_64 algif_skcipher algif_hash"
+MODULES="$MODULES dm-thin-pool dm-bio-prison dm-persistent-data libcrc32c"
 
 # Stock modules taken where the kernel has them (Debian's has no dm-dust,
 # the debug kernel has).

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Guest side of tests/vm/crash-snapshot.sh (installed as
+# Guest side of tests/vm/crash.sh snapshot (installed as
 # /tests/crash-snapshot-guest.sh in that script's initramfs only).
 #
 # dmx.crash=1 on the kernel command line: lay out an origin and two

@@ -1,18 +1,21 @@
 #!/bin/sh
-# Crash consistency of persistent snapshots, over two boots of the VM
-# sharing one virtio disk (run.sh boots once, without a disk, so this is
-# a mode of its own).
+# Crash consistency over two boots of the VM sharing one virtio disk
+# (run.sh boots once, without a disk, so this is a mode of its own), for
+# one KIND of device stack:
+#   snapshot  an origin and two P snapshots
+#   thin      a thin pool: an origin volume full of base data, a snapshot
+#             of it and a snapshot of that snapshot
 #
-# Usage: sh tests/vm/crash-snapshot.sh [--stock] [--kill-after LINES]
+# Usage: sh tests/vm/crash.sh KIND [--stock] [--kill-after LINES]
 #
-# Boot 1 lays out an origin and two P snapshots on the disk and writes
-# to all three from three processes; once the storm has reported
-# --kill-after LINES (default 4) progress lines, each one 250 more
-# writes of one process, qemu is killed with SIGKILL.  Boot 2 loads the same
-# tables from the disk and checks every sector of the origin and of the
-# snapshots (tests/vm/crash-helper.c says how), then does it again with
-# the other device-mapper (stock after dmx; dmx after stock with
-# --stock, which runs both boots on the stock one).
+# Boot 1 lays the stack out on the disk and writes to three of its
+# devices from three processes; once the storm has reported --kill-after
+# LINES (default 4) progress lines, each one 250 more writes of one
+# process, qemu is killed with SIGKILL.  Boot 2 checks what the disk
+# holds (tests/vm/crash-KIND-guest.sh says what; tests/vm/crash-helper.c
+# checks every sector), then does it again with the other device-mapper
+# (stock after dmx; dmx after stock with --stock, which runs both boots on
+# the stock one).
 #
 # What a kill can lose: qemu hands each write of the guest to the image
 # file as the guest submits it, and completes it once the file has it,
@@ -23,7 +26,7 @@
 #
 # Output is TAP from boot 2 and a summary line; exit status 0 iff all
 # passed, the kernel logs of both boots are clean and boot 1 really was
-# killed mid-storm.  Logs in ${DMX_BUILD:-tests/build}/crash/.
+# killed mid-storm.  Logs in ${DMX_BUILD:-tests/build}/crash-KIND/.
 set -eu
 VM_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$VM_DIR/common.sh"
@@ -33,16 +36,28 @@ KILL_AFTER=4
 TROUBLE='BUG:|kernel BUG at|WARNING:|Oops|Call Trace|general protection|soft lockup|hung task|blocked for more than|KASAN|UBSAN|[Kk]ernel panic|possible recursive locking|circular locking'
 KLINE='^\[ *[0-9]+\.[0-9]+\] '
 
+usage() {
+	die "usage: $0 snapshot|thin [--stock] [--kill-after LINES]"
+}
+
+[ $# -gt 0 ] || usage
+KIND=$1
+shift
+case $KIND in
+snapshot | thin) ;;
+*) usage ;;
+esac
 while [ $# -gt 0 ]; do
 	case $1 in
 	--stock) STOCK=1 ;;
 	--kill-after) KILL_AFTER=$2; shift ;;
-	*) die "usage: $0 [--stock] [--kill-after LINES]" ;;
+	*) usage ;;
 	esac
 	shift
 done
 
-OUT=$DMX_BUILD/crash
+GUEST=crash-$KIND-guest
+OUT=$DMX_BUILD/crash-$KIND
 DISK=$OUT/disk.img
 mkdir -p "$OUT"
 eval "$(sh "$VM_DIR/kernel.sh")"
@@ -55,7 +70,7 @@ build_initrd() {
 	rm -rf "$root"
 	mkdir -p "$root/tests" "$root/usr/lib/modules/crash"
 	gcc -static -O2 -Wall -Werror -o "$root/tests/crash-helper" "$VM_DIR/crash-helper.c"
-	cp "$VM_DIR/crash-guest.sh" "$root/tests/crash-snapshot-guest.sh"
+	cp "$VM_DIR/$GUEST.sh" "$root/tests/$GUEST.sh"
 	for m in virtio_blk virtio_pci; do
 		modprobe -d "${DMX_MODULES%/lib/modules/*}" -S "$DMX_ABI" --show-depends "$m"
 	done | awk '$1 == "insmod" { print $2 }' | sort -u | while read -r ko; do
@@ -69,7 +84,7 @@ build_initrd() {
 # qemu_cmd PHASE: the command line of boot PHASE.
 qemu_cmd() {
 	append="console=ttyS0 loglevel=5 panic=-1 slub_debug=FZPU dmx.mode=check"
-	append="$append dmx.filter=crash-snapshot-guest dmx.timeout=600 dmx.crash=$1"
+	append="$append dmx.filter=$GUEST dmx.timeout=600 dmx.crash=$1"
 	[ -z "$STOCK" ] || append="$append dmx.stock=1"
 	echo qemu-system-x86_64 -accel tcg -m 2048 -smp 2 -cpu max \
 		-kernel "$DMX_VMLINUZ" -initrd "$OUT/initrd.img" -append "'$append'" \
