@@ -639,10 +639,11 @@ static void pool_io_hints(struct dmx_target *ti, struct queue_limits *limits)
 	}
 	if (io_opt < bs || !pool_is_factor(io_opt, bs)) {
 		if (pool_is_factor(bs, limits->max_sectors))
-			blk_limits_io_min(limits, limits->max_sectors << SECTOR_SHIFT);
+			dmx_compat_set_io_min(limits,
+					      limits->max_sectors << SECTOR_SHIFT);
 		else
-			blk_limits_io_min(limits, bs << SECTOR_SHIFT);
-		blk_limits_io_opt(limits, bs << SECTOR_SHIFT);
+			dmx_compat_set_io_min(limits, bs << SECTOR_SHIFT);
+		dmx_compat_set_io_opt(limits, bs << SECTOR_SHIFT);
 	}
 	if (!pt->adjusted.discard_enabled) {
 		limits->discard_granularity = 0;
