@@ -129,15 +129,20 @@ image_entry() {
 		dd_quiet if="$SCEN_TMP/bytes" of="$1" bs=16 seek=$(($2 * 32 + $3)) count=1 conv=notrunc
 }
 
-# put_image FILE DEV: the image FILE onto DEV from sector 0.
+# put_image FILE DEV: the image FILE (whole 4 KiB blocks, as cow_image
+# makes them) onto DEV from sector 0, on the device when this returns.
+# 4 KiB blocks because busybox's dd drops O_DIRECT for smaller ones, and
+# fsync because a buffered write stays in DEV's page cache, unseen by a
+# table that holds DEV open, until writeback lands it over whatever the
+# table wrote meanwhile.
 put_image() {
-	dd_quiet if="$1" of="$2" bs=512 oflag=direct conv=notrunc
+	dd_quiet if="$1" of="$2" bs=4096 oflag=direct conv=notrunc,fsync
 }
 
 # header_field DEV INDEX: the INDEXth 32-bit field of DEV's header
 # (0 magic, 1 valid, 2 version, 3 chunk size), in decimal.
 header_field() {
-	dd if="$1" bs=512 count=1 iflag=direct 2>/dev/null |
+	dd if="$1" bs=4096 count=1 iflag=direct 2>/dev/null |
 		dd bs=4 skip="$2" count=1 2>/dev/null | od -An -tu4 | tr -d ' '
 }
 
