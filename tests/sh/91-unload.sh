@@ -53,7 +53,22 @@ unload_refused_while_a_deferred_removal_waits() {
 	# The last close queued the removal; a remove of our own may meet it.
 	dmsetup remove ul-deferred 2>/dev/null
 	dmsetup info ul-deferred >/dev/null 2>&1 && { echo "device outlived its deferred removal"; return 1; }
-	unloads
+	unloads_once_removal_ends
+}
+
+# unloads_once_removal_ends: as unloads, for a removal the kernel does in
+# its own time: the device leaves the name index before its worker has
+# let go of the module, so rmmod may answer EAGAIN for a moment (10 s
+# at most).
+unloads_once_removal_ends() {
+	[ "$(dm_device_count)" -eq 0 ] || { echo "devices left: $(dmsetup ls)"; return 1; }
+	_tries=0
+	until unload_dm 2>/dev/null; do
+		_tries=$((_tries + 1))
+		[ $_tries -lt 100 ] || { echo "rmmod failed for 10 s with nothing in use"; return 1; }
+		sleep 0.1
+	done
+	use_dmx
 }
 
 unload_refused_while_a_suspended_device_holds_io() {
