@@ -11,6 +11,7 @@
 #ifndef DMX_PDATA_NODE_H
 #define DMX_PDATA_NODE_H
 
+#include <asm/byteorder.h>
 #include <linux/string.h>
 
 #include "dmx-pdata.h"
