@@ -161,8 +161,10 @@ static int pool_ctr(struct dmx_target *ti, unsigned int argc, char **argv)
 	pt->requested = pf;
 	pt->adjusted = pf;
 	ti->num_flush_bios = 1;
-	if (pf.discard_enabled && pf.discard_passdown)
+	if (pf.discard_enabled && pf.discard_passdown) {
 		ti->num_discard_bios = 1;
+		ti->discards_supported = true;
+	}
 	ti->private = pt;
 	return 0;
 

@@ -197,8 +197,11 @@ static int thin_ctr(struct dmx_target *ti, unsigned int argc, char **argv)
 	ti->max_io_len = tc->pool->block_sectors;
 	ti->num_flush_bios = 1;
 	ti->per_io_data_size = sizeof(struct thin_io);
-	if (tc->pool->pf.discard_enabled)
+	/* A discard unmaps blocks, whatever the data device takes. */
+	if (tc->pool->pf.discard_enabled) {
 		ti->num_discard_bios = 1;
+		ti->discards_supported = true;
+	}
 	r = thin_join_pool(tc);
 	if (r) {
 		ti->error = "Unable to activate thin device while pool is suspended";
