@@ -8,6 +8,8 @@
 #                     test, one VM boot running every test, the crash test
 #   make check-debug  the same on a debug kernel (KASAN, lockdep, kmemleak),
 #                     built once from Debian's linux-source into the cache
+#   make gate         CI's debug-kernel part: ioctl suites, 10^5 fuzzed
+#                     calls, fault injection, a short torture
 #   make fuzz         the ioctl fuzzer on the debug kernel, 10^6 calls
 #   make torture      I/O under concurrent commands on the debug kernel
 #   make demo         boot the VM and show what dmx does
@@ -26,7 +28,7 @@ KDIR ?= /usr/src/linux-headers-$(DMX_ABI)
 # The kernels make check runs on (tests/vm/kernel.sh): 6.1 and/or 6.12.
 KERNELS ?= 6.1 6.12
 
-.PHONY: all modules check check-debug demo bench lint install clean deps tests fuzz torture
+.PHONY: all modules check check-debug gate demo bench lint install clean deps tests fuzz torture
 
 all: modules
 
@@ -48,6 +50,10 @@ check: deps
 check-debug: deps
 	$(MAKE) tests
 	sh tests/vm/run.sh --mode check --kernel debug --timeout 5400
+
+gate: deps
+	$(MAKE) tests
+	sh tests/vm/debug-gate.sh
 
 fuzz: deps
 	$(MAKE) tests
