@@ -350,7 +350,8 @@ static void dmx_md_kill_io(struct mapped_device *md)
 {
 	if (test_bit(DMX_MD_DISK_ADDED, &md->flags))
 		blk_mark_disk_dead(md->disk);
-	synchronize_rcu();
+	/* Expedited here and below: a command waits, not a bio. */
+	synchronize_rcu_expedited();
 	dmx_fail_deferred(md);
 
 	mutex_lock(&md->suspend_lock);
@@ -407,7 +408,7 @@ void dmx_md_destroy(struct mapped_device *md)
 	dmx_minor_free(md->minor);
 	put_disk(md->disk);
 	/* The last put of pending may still be inside its RCU section. */
-	synchronize_rcu();
+	synchronize_rcu_expedited();
 	dmx_md_free_io(md);
 	kfree(md);
 	module_put(THIS_MODULE);
@@ -533,7 +534,8 @@ void dmx_md_drop_table(struct mapped_device *md, struct dmx_table *t)
 {
 	if (!t)
 		return;
-	synchronize_srcu(&md->map_srcu);
+	/* A command waits for it (a resume, a clear, a removal). */
+	synchronize_srcu_expedited(&md->map_srcu);
 	dmx_table_destroy(t);
 }
 

@@ -45,14 +45,22 @@ static int dmx_swap_in(struct mapped_device *md, struct dmx_table *new_map,
 {
 	int r;
 
+	*old_map = NULL;
 	r = dmx_md_suspend(md, dmx_suspend_flags(param));
-	if (!r) {
-		*old_map = dmx_md_swap_table(md, new_map);
-		r = PTR_ERR_OR_ZERO(*old_map);
-	}
 	if (r) {
-		*old_map = NULL;
+		/* Not suspended (a signal): the table waits for a retry. */
 		dmx_md_drop_table(md, dmx_registry_restage_inactive(md, new_map));
+		return r;
+	}
+	*old_map = dmx_md_swap_table(md, new_map);
+	if (IS_ERR(*old_map)) {
+		/*
+		 * Refused (a device below too small): the table goes and the
+		 * device stays suspended on its old one, as in Linux.
+		 */
+		r = PTR_ERR(*old_map);
+		*old_map = NULL;
+		dmx_md_drop_table(md, new_map);
 	}
 	return r;
 }

@@ -23,19 +23,32 @@ bool dmx_md_suspended(struct mapped_device *md)
 	return test_bit(DMX_MD_SUSPENDED, &md->flags);
 }
 
-static void dmx_block_io(struct mapped_device *md)
+/* New bios wait on md->deferred from now on. */
+static void dmx_hold_io(struct mapped_device *md)
 {
 	spin_lock_irq(&md->deferred_lock);
 	set_bit(DMX_MD_BLOCK_IO, &md->flags);
 	spin_unlock_irq(&md->deferred_lock);
-	/* Every submitter that missed the flag holds its reference now. */
-	synchronize_rcu();
 }
 
-/* The in-flight count goes back to percpu first, then bios flow. */
+static void dmx_block_io(struct mapped_device *md)
+{
+	dmx_hold_io(md);
+	/*
+	 * Every submitter that missed the flag holds its reference after
+	 * this; expedited, since new I/O is held while it runs.
+	 */
+	synchronize_rcu_expedited();
+}
+
+/*
+ * The in-flight count goes back to percpu first (if a drain killed it),
+ * then bios flow.
+ */
 static void dmx_unblock_io(struct mapped_device *md)
 {
-	percpu_ref_resurrect(&md->pending);
+	if (percpu_ref_is_dying(&md->pending))
+		percpu_ref_resurrect(&md->pending);
 	spin_lock_irq(&md->deferred_lock);
 	clear_bit(DMX_MD_BLOCK_IO, &md->flags);
 	spin_unlock_irq(&md->deferred_lock);
@@ -89,22 +102,30 @@ int dmx_md_suspend(struct mapped_device *md, unsigned int flags)
 			goto out;
 	}
 
-	if (map)
-		dmx_table_presuspend(map);
+	/*
+	 * Without a table no bio holds anything a swap frees: new bios are
+	 * held from now on, and the first table goes in without waiting for
+	 * grace periods (most resumes are a new device's first).
+	 */
+	if (!map) {
+		dmx_hold_io(md);
+		set_bit(DMX_MD_SUSPENDED, &md->flags);
+		goto out;
+	}
+
+	dmx_table_presuspend(map);
 	dmx_block_io(md);
 
 	r = dmx_wait_for_idle(md);
 	if (r) {
 		/* Interrupted: undo, as if suspend had never been asked. */
 		dmx_unblock_io(md);
-		if (map)
-			dmx_table_resume(map);
+		dmx_table_resume(map);
 		dmx_thaw_fs(md);
 		goto out;
 	}
 
-	if (map)
-		dmx_table_postsuspend(map);
+	dmx_table_postsuspend(map);
 	set_bit(DMX_MD_SUSPENDED, &md->flags);
 out:
 	mutex_unlock(&md->suspend_lock);
