@@ -40,8 +40,8 @@ static const char *ram_path[4];
 static uint64_t ram_len;	/* sectors: the smallest of the four */
 static unsigned long violations;
 
-/* This worker's device names. */
-static char A[16], B[16], O[16], S[16];
+/* This worker's device names and uuids. */
+static char A[16], B[16], O[16], S[16], UA[24], UB[24], UO[24];
 
 /* A length of 0 in a walk: the whole device. */
 #define WHOLE	0
@@ -228,7 +228,7 @@ static int setup_none(const struct walk *w)
 static int setup_created(const struct walk *w)
 {
 	(void)w;
-	return dmx_create_ex(ctl, A, "FW-UUID-A", 0, 0, NULL);
+	return dmx_create_ex(ctl, A, UA, 0, 0, NULL);
 }
 
 /* A snapshot (on ram3) of ram0, resumed: the store is formatted. */
@@ -330,7 +330,7 @@ static int setup_three(const struct walk *w)
 	dev = dmx_dev_of(ctl, A);
 	snprintf(params, sizeof(params), "%u:%u 0", dmx_dev_major(dev), dmx_dev_minor(dev));
 	r = dmx_create_table(ctl, B, &line, 1);
-	return r ? r : dmx_create_ex(ctl, O, "FW-UUID-O", 0, 0, NULL);
+	return r ? r : dmx_create_ex(ctl, O, UO, 0, 0, NULL);
 }
 
 /* --- calls ----------------------------------------------------------------- */
@@ -338,7 +338,7 @@ static int setup_three(const struct walk *w)
 static int call_create(const struct walk *w)
 {
 	(void)w;
-	return dmx_create_ex(ctl, A, "FW-UUID-A", 0, 0, NULL);
+	return dmx_create_ex(ctl, A, UA, 0, 0, NULL);
 }
 
 static int call_load(const struct walk *w)
@@ -367,7 +367,7 @@ static int call_rename(const struct walk *w)
 static int call_set_uuid(const struct walk *w)
 {
 	(void)w;
-	return dmx_rename_flags(ctl, B, "FW-UUID-B", DM_UUID_FLAG, NULL);
+	return dmx_rename_flags(ctl, B, UB, DM_UUID_FLAG, NULL);
 }
 
 static int call_message(const struct walk *w)
@@ -470,7 +470,7 @@ static int check_create(const struct walk *w)
 {
 	struct dmx_req r;
 
-	dmx_req_init_uuid(&r, "FW-UUID-A");
+	dmx_req_init_uuid(&r, UA);
 	if (!last_ret) {
 		if (!exists(A))
 			violation(w, "created device is not there");
@@ -563,7 +563,7 @@ static int check_set_uuid(const struct walk *w)
 {
 	struct dmx_req r;
 
-	dmx_req_init_uuid(&r, "FW-UUID-B");
+	dmx_req_init_uuid(&r, UB);
 	if (!last_ret != !dmx_call(ctl, DM_DEV_STATUS, &r))
 		violation(w, "uuid lookup disagrees with the call's result");
 	expect_usable(w, B);
@@ -763,6 +763,9 @@ static int worker_setup(int w, const char *const *devs)
 	snprintf(B, sizeof(B), "fw%d-b", w);
 	snprintf(O, sizeof(O), "fw%d-o", w);
 	snprintf(S, sizeof(S), "fw%d-s", w);
+	snprintf(UA, sizeof(UA), "FW%d-UUID-A", w);
+	snprintf(UB, sizeof(UB), "FW%d-UUID-B", w);
+	snprintf(UO, sizeof(UO), "FW%d-UUID-O", w);
 	ram_len = ~0ULL;
 	for (i = 0; i < 4; i++) {
 		uint64_t bytes = 0;
