@@ -195,35 +195,40 @@ fail_make_request_io() {
 
 # scan_log: "site FRAME" for each failslab stack with a dmx frame (the
 # first reliable one), "trouble LINE" for each report outside the
-# stacks of injected failures and of allocation failure warnings.  Two
-# walkers fail allocations at once: a failure's header and its stack
-# may have another's in between, so a "Call Trace:" belongs to a
-# failure while any header is still waiting for its stack.
+# stacks of injected failures and of allocation failure warnings.  A
+# stack (Call Trace: to </TASK>) is an injected failure's if it passes
+# through should_fail*(), an allocation warning's if through
+# warn_alloc(); any other stack, and any report line outside a stack,
+# is trouble.  Two walkers may fail allocations at once and their
+# stacks interleave: then they read as one stack, still a failure's.
 scan_log() {
 	awk -v trouble="$STRESS_TROUBLE" '
-		{ sub(/^\[ *[0-9.]+\] /, "") }
-		/FAULT_INJECTION: forcing a failure/ { waiting["?"]++; next }
-		/^name [a-z_]+, interval/ { attr = $2; sub(/,$/, "", attr); names[++nn] = attr; next }
-		/page allocation failure:|vmalloc error:|kmemleak: Cannot allocate/ {
-			alloc++; next }
-		/Call Trace:/ && block == "" {
-			if (waiting["?"] > 0) {
-				waiting["?"]--; block = "fault"; site = ""
-				attr = names[++taken]
-				next
+		function end_block() {
+			if (fault) {
+				if (slab)
+					print "site", site == "" ? "(none)" : site
+			} else if (!alloc) {
+				print "trouble", first
 			}
-			if (alloc > 0) { alloc--; block = "alloc"; next }
+			inblock = 0
 		}
-		block != "" && /<\/TASK>/ {
-			if (block == "fault" && attr == "failslab")
-				print "site", site == "" ? "(none)" : site
-			block = ""; next }
-		block != "" {
+		{ sub(/^\[ *[0-9.]+\] /, "") }
+		/Call Trace:/ && !inblock {
+			inblock = 1; fault = 0; slab = 0; alloc = 0; site = ""
+			first = $0; next }
+		inblock {
+			if ($0 ~ /should_fail/) fault = 1
+			if ($0 ~ /should_failslab/) slab = 1
+			if ($0 ~ /warn_alloc/) alloc = 1
 			if (site == "" && $0 ~ /\[dmx\]/ && $1 != "?") {
 				site = $1; sub(/\/0x[0-9a-f]+$/, "", site)
 			}
+			if ($0 ~ /<\/TASK>/) end_block()
 			next }
+		/FAULT_INJECTION: forcing a failure|^name [a-z_]+, interval/ { next }
+		/page allocation failure:|vmalloc error:|kmemleak: Cannot allocate/ { next }
 		$0 ~ trouble { print "trouble", $0 }
+		END { if (inblock) end_block() }
 	' "$KMSG"
 }
 
