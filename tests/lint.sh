@@ -12,27 +12,13 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VM_DIR=$ROOT/tests/vm
 . "$VM_DIR/common.sh"
 CP_DIR=$DMX_CACHE/checkpatch
-CP_SERIES=6.1
 
 # fetch_checkpatch: scripts/checkpatch.pl and the data files it reads.
 fetch_checkpatch() {
 	[ -x "$CP_DIR/scripts/checkpatch.pl" ] && return
-	series=$CP_SERIES
-	deb=$(ls "$DMX_CACHE"/linux-source-"$series"_*.deb 2>/dev/null | head -n 1)
-	if [ -z "$deb" ]; then
-		(cd "$DMX_CACHE" && apt-get download "linux-source-$series" >&2)
-		deb=$(ls "$DMX_CACHE"/linux-source-"$series"_*.deb | head -n 1)
-	fi
-	src=linux-source-$series/scripts
-	rm -rf "$CP_DIR.tmp"
-	mkdir -p "$CP_DIR.tmp/scripts"
-	dpkg-deb --fsys-tarfile "$deb" |
-		tar -xOf - "./usr/src/linux-source-$series.tar.xz" |
-		tar -xJf - -C "$CP_DIR.tmp/scripts" --strip-components=2 \
-			"$src/checkpatch.pl" "$src/spelling.txt" \
-			"$src/const_structs.checkpatch"
-	rm -rf "$CP_DIR"
-	mv "$CP_DIR.tmp" "$CP_DIR"
+	src=linux-source-$DMX_SOURCE_SERIES/scripts
+	linux_source_unpack "$DMX_SOURCE_SERIES" "$CP_DIR" --strip-components=1 \
+		"$src/checkpatch.pl" "$src/spelling.txt" "$src/const_structs.checkpatch"
 }
 
 run_checkpatch() {

@@ -38,3 +38,70 @@ now_ms() { date +%s%3N; }
 
 # elapsed SINCE_MS: seconds since SINCE_MS with one decimal.
 elapsed() { awk -v a="$1" -v b="$(now_ms)" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
+
+# --- Debian packages, fetched into the cache ----------------------------
+
+# APT...: apt-get or apt-cache (first word) on the host's apt state, or on
+# the private one when APT_DIR is set.
+apt_run() {
+	tool=$1
+	shift
+	if [ -z "${APT_DIR:-}" ]; then
+		"$tool" "$@"
+		return
+	fi
+	"$tool" -o Dir::Etc::SourceList="$APT_DIR/sources.list" \
+		-o Dir::Etc::SourceParts="$APT_DIR/sources.list.d" \
+		-o Dir::State::Lists="$APT_DIR/lists" \
+		-o Dir::State::status="$APT_DIR/status" \
+		-o Dir::Cache="$APT_DIR/cache" "$@"
+}
+
+apt_update() {
+	[ "$(id -u)" -eq 0 ] || die "apt-get update needed (run as root)"
+	msg "apt-get update${APT_DIR:+ ($APT_DIR)}"
+	apt_run apt-get update -qq >&2
+}
+
+# cached_deb PKG: path of PKG's .deb in the cache, downloading it if needed.
+cached_deb() {
+	deb=$(ls "$DMX_CACHE/$1"_*.deb 2>/dev/null | tail -n 1 || true)
+	if [ -z "$deb" ]; then
+		msg "downloading $1"
+		mkdir -p "$DMX_CACHE"
+		if ! (cd "$DMX_CACHE" && apt_run apt-get download "$1" >&2); then
+			# An empty or stale package list is the usual reason.
+			apt_update
+			(cd "$DMX_CACHE" && apt_run apt-get download "$1" >&2) ||
+				die "apt-get download $1 failed"
+		fi
+		deb=$(ls "$DMX_CACHE/$1"_*.deb | tail -n 1)
+	fi
+	echo "$deb"
+}
+
+# Debian 12's own kernel source: the kselftest harness, checkpatch.pl and
+# the debug kernel all come from it.
+DMX_SOURCE_SERIES=6.1
+
+# linux_source_unpack SERIES DIR [TAR ARGUMENTS...]: DIR made from the
+# tarball in linux-source-SERIES's .deb: the members the TAR ARGUMENTS
+# name (with options such as --strip-components), or else all of it.
+# Unpacked beside DIR and renamed, so that an interrupted run leaves no
+# half a DIR behind.
+linux_source_unpack() {
+	ls_series=$1
+	ls_dir=$2
+	shift 2
+	ls_deb=$(cached_deb "linux-source-$ls_series")
+	msg "unpacking $ls_deb"
+	rm -rf "$ls_dir.tmp"
+	mkdir -p "$ls_dir.tmp"
+	# Stream: .deb -> data tar -> the source .tar.xz -> what was asked for.
+	dpkg-deb --fsys-tarfile "$ls_deb" |
+		tar -xOf - "./usr/src/linux-source-$ls_series.tar.xz" |
+		tar -xJf - -C "$ls_dir.tmp" "$@" ||
+		die "cannot unpack linux-source-$ls_series from $ls_deb"
+	rm -rf "$ls_dir"
+	mv "$ls_dir.tmp" "$ls_dir"
+}
