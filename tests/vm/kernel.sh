@@ -32,19 +32,11 @@ VM_DIR=$(cd "$(dirname "$0")" && pwd)
 
 # --- 6.1: the host's own kernel series ---------------------------------
 
-# kernel_abi: the ABI of the headers dmx.ko is built against.  The installed
-# linux-headers-amd64 is preferred over the archive's candidate so that a
-# newer kernel in the archive cannot give us an image the module won't load in.
+# kernel_abi: the ABI of the headers dmx.ko is built against (abi.sh).
 kernel_abi() {
-	if [ -n "${DMX_ABI:-}" ]; then
-		echo "$DMX_ABI"
-		return
-	fi
-	deps=$(dpkg-query -W -f='${Depends}' linux-headers-amd64 2>/dev/null || true)
-	[ -n "$deps" ] || deps=$(apt-cache depends linux-headers-amd64 2>/dev/null || true)
-	abi=$(echo "$deps" | grep -o 'linux-headers-[0-9][^ ,]*' | head -n 1)
+	abi=$(sh "$VM_DIR/abi.sh")
 	[ -n "$abi" ] || die "cannot tell the kernel ABI: install linux-headers-amd64 or set DMX_ABI"
-	echo "${abi#linux-headers-}"
+	echo "$abi"
 }
 
 # unpack_kernel ABI: dpkg -x the image into kernel/ABI once, modules
