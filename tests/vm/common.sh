@@ -105,3 +105,47 @@ linux_source_unpack() {
 	rm -rf "$ls_dir"
 	mv "$ls_dir.tmp" "$ls_dir"
 }
+
+# --- the test VM --------------------------------------------------------
+
+# vm_qemu TIMEOUT INITRD CMDLINE CONSOLE RESULTS [QEMU ARGUMENTS...]: boot
+# DMX_VMLINUZ with INITRD under TCG, the machine every run uses, for at
+# most TIMEOUT seconds (0: no limit); ttyS0 (the kernel console) goes to
+# qemu's serial device CONSOLE (e.g. file:PATH, stdio), ttyS1 (the guest's
+# results) to the file RESULTS.  The guest's command line is CMDLINE after
+# the settings every run has: an Oops panics, and the panic powers the VM
+# off (panic=-1 with -no-reboot), since after an Oops the kernel holds dead
+# locks and going on only wastes the time limit.  --foreground keeps qemu
+# in the terminal's process group, so ^C stops it.
+#
+# It execs qemu (or timeout): call it in a subshell, e.g. (vm_qemu ...) &,
+# whose pid is then qemu's.
+vm_qemu() {
+	vq_timeout=$1
+	vq_initrd=$2
+	vq_cmdline="console=ttyS0 loglevel=5 panic=-1 oops=panic slub_debug=FZPU $3"
+	vq_console=$4
+	vq_results=$5
+	shift 5
+	set -- qemu-system-x86_64 -accel tcg -m 2048 -smp 2 -cpu max \
+		-kernel "$DMX_VMLINUZ" -initrd "$vq_initrd" -append "$vq_cmdline" \
+		-display none -vga none -monitor none -no-reboot -net none \
+		-serial "$vq_console" -serial "file:$vq_results" "$@"
+	[ "$vq_timeout" -eq 0 ] || set -- timeout --foreground -k 10 "$vq_timeout" "$@"
+	exec "$@"
+}
+
+# What counts as kernel trouble, looked for in timestamped kernel lines
+# only (so a test's own "WARNING:" on the console does not count).
+VM_TROUBLE='dmx-leak: unreferenced object|BUG:|kernel BUG at|BUG [^ ]+ \(.*[Tt]ainted\)|WARNING:|Oops|Call Trace|general protection|soft lockup|hung task|blocked for more than|KASAN|UBSAN|[Kk]ernel panic|possible recursive locking|circular locking'
+VM_KLINE='^\[ *[0-9]+\.[0-9]+\] '
+
+# kernel_trouble FILE: print the context of the first kernel reports in
+# FILE; false if there are none.
+kernel_trouble() {
+	[ -s "$1" ] || return 1
+	tr -d '\r' <"$1" | grep -aE "$VM_KLINE" | grep -aqE "$VM_TROUBLE" || return 1
+	echo "# kernel trouble in $1:"
+	tr -d '\r' <"$1" | grep -aE "$VM_KLINE" | grep -anE -B 2 -A 25 -m 2 "$VM_TROUBLE" |
+		head -n 60 | sed 's/^/#   /'
+}
