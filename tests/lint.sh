@@ -30,7 +30,7 @@ run_checkpatch() {
 	# The compat header is where version tests and the mode typedef live.
 	$cp --ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON,NEW_TYPEDEFS \
 		-f include/dmx-compat.h || rc=1
-	$cp -f $(ls ./*.c include/*.h include/uapi/*.h | grep -v dmx-compat.h) || rc=1
+	$cp -f $(sources_but_compat) || rc=1
 	# Tests build enums of ABI numbers with a token-pasting macro.
 	$cp --ignore COMPLEX_MACRO -f tests/c/*.c $(ls tests/c/*.h 2>/dev/null) || rc=1
 	if grep -n LINUX_VERSION_CODE $(sources_but_compat); then
@@ -44,9 +44,10 @@ run_checkpatch() {
 	return $rc
 }
 
-# sources_but_compat: the module's sources, less include/dmx-compat.h.
+# sources_but_compat: the module's sources (Kbuild's, so no generated
+# dmx.mod.c) and headers, less include/dmx-compat.h.
 sources_but_compat() {
-	ls ./*.c include/*.h include/uapi/*.h | grep -v -e dmx-compat.h -e '\.mod\.c$'
+	{ module_sources; ls include/*.h include/uapi/*.h; } | grep -v dmx-compat.h
 }
 
 # conditionals: print every #if/#ifdef/#ifndef/#elif outside the compat

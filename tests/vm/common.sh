@@ -39,6 +39,23 @@ now_ms() { date +%s%3N; }
 # elapsed SINCE_MS: seconds since SINCE_MS with one decimal.
 elapsed() { awk -v a="$1" -v b="$(now_ms)" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
 
+# module_sources: the module's C sources, one a line relative to DMX_ROOT,
+# as Kbuild lists them: never a dmx.mod.c a build in the tree left, nor a
+# file that is no source any more.
+module_sources() {
+	printf 'include %s/Kbuild\n$(info $(patsubst %%.o,%%.c,$(dmx-y)))\nall: ;\n' \
+		"$DMX_ROOT" | make -s -f - all | tr ' ' '\n' | sed '/^$/d'
+}
+
+# copy_module_sources DIR: DIR made afresh, holding what Kbuild builds dmx
+# from (Kbuild, the module's sources, include/), with their times.
+copy_module_sources() {
+	rm -rf "$1"
+	mkdir -p "$1"
+	(cd "$DMX_ROOT" && cp -pR Kbuild $(module_sources) include "$1/") ||
+		die "cannot copy the module's sources to $1"
+}
+
 # --- Debian packages, fetched into the cache ----------------------------
 
 # APT...: apt-get or apt-cache (first word) on the host's apt state, or on

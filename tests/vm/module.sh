@@ -8,22 +8,17 @@
 #   arguments are passed on (make lint: C=2 for sparse).
 #
 # Kbuild before 6.13 builds an external module only inside its source
-# directory, so the sources (Kbuild, *.c, include/) are copied into
-# $DMX_BUILD/module/<abi>/ with their times kept: make then rebuilds what
-# changed since the last run only.
+# directory, so what Kbuild builds dmx from (Kbuild, the sources it lists,
+# include/) is copied into $DMX_BUILD/module/<abi>/, made afresh each time:
+# nothing a build in the tree generated, nor a removed source, comes along.
 set -eu
 VM_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$VM_DIR/common.sh"
 
 eval "$(sh "$VM_DIR/kernel.sh")"
 dir=$DMX_BUILD/module/$DMX_ABI
-mkdir -p "$dir"
-# Sources gone from the tree must not linger in the copy.
-rm -rf "$dir/include" "$dir/Kbuild"
-rm -f "$dir"/*.c
-cp -p "$DMX_ROOT/Kbuild" "$DMX_ROOT"/*.c "$dir/"
-cp -pR "$DMX_ROOT/include" "$dir/include"
+copy_module_sources "$dir"
 msg "building dmx.ko for $DMX_ABI"
-make -s -C "$DMX_KDIR" M="$dir" "$@" modules >&2 ||
+make -s -j"$(nproc)" -C "$DMX_KDIR" M="$dir" "$@" modules >&2 ||
 	die "cannot build dmx.ko for $DMX_ABI (kbuild tree $DMX_KDIR)"
 echo "DMX_KO=$dir/dmx.ko"
