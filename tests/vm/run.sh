@@ -22,7 +22,7 @@
 #                   settings of the tests, e.g. dmx.fuzz=100000
 #
 # dmx.ko is built for the guest kernel from the tree's sources, in
-# ${DMX_BUILD:-tests/build}/module/<abi>/ (tests/vm/initramfs.sh), unless
+# ${DMX_BUILD:-tests/build}/module/<abi>/ (tests/vm/module.sh), unless
 # DMX_KO names one.  Logs land in ${DMX_BUILD:-tests/build}/vm/ (vm-6.12/ on
 # 6.12): console.log (ttyS0, the kernel log) and results.log (ttyS1: TAP, a
 # dmesg dump, "# vm-done").  The last line printed is "N passed, N
