@@ -90,7 +90,7 @@ boot() {
 
 # progress_lines: how many progress lines boot 1's storm has printed.
 progress_lines() {
-	n=$(grep -c '^# [0-9]* writes' "$OUT/results1.log" 2>/dev/null)
+	n=$(grep -c '^# [0-9]* writes' "$OUT/results1.log" 2>/dev/null || true)
 	echo "${n:-0}"
 }
 
