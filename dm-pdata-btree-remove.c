@@ -25,17 +25,6 @@ static int pdata_child_size(const struct pdata_btree *t, struct pdata_node *n,
 	return 0;
 }
 
-static int pdata_shadow_child(const struct pdata_btree *t,
-			      struct pdata_node *parent, u32 i,
-			      struct pdata_block **result)
-{
-	int r = pdata_node_shadow(t, pdata_node_child(parent, i), result);
-
-	if (!r)
-		pdata_node_set_child(parent, i, pdata_block_nr(*result));
-	return r;
-}
-
 /* Right's entries join left; right leaves the parent and is freed. */
 static int pdata_merge(const struct pdata_btree *t, struct pdata_node *parent,
 		       u32 right_i, struct pdata_block *left,
@@ -90,10 +79,10 @@ static int pdata_rebalance(const struct pdata_btree *t,
 		return r;
 
 	left_i = i + 1 < pdata_node_nr(parent) ? i : i - 1;
-	r = pdata_shadow_child(t, parent, left_i, &left);
+	r = pdata_node_shadow_child(t, parent, left_i, &left);
 	if (r)
 		return r;
-	r = pdata_shadow_child(t, parent, left_i + 1, &right);
+	r = pdata_node_shadow_child(t, parent, left_i + 1, &right);
 	if (r) {
 		pdata_bm_put(left);
 		return r;
@@ -170,13 +159,9 @@ int pdata_btree_remove(const struct pdata_btree *t, pdata_block_t root,
 	unsigned int depth;
 	int i, r;
 
-	r = pdata_btree_lookup(t, root, key, NULL);
+	r = pdata_node_shadow_root(t, root, key, &blk, new_root);
 	if (r)
 		return r;
-	r = pdata_node_shadow(t, root, &blk);
-	if (r)
-		return r;
-	*new_root = pdata_block_nr(blk);
 	for (depth = 0; depth < PDATA_MAX_DEPTH; depth++) {
 		n = pdata_node(blk);
 		if (pdata_node_is_leaf(n)) {
@@ -191,7 +176,7 @@ int pdata_btree_remove(const struct pdata_btree *t, pdata_block_t root,
 		if (!r && i < 0)
 			r = -EILSEQ;
 		if (!r)
-			r = pdata_shadow_child(t, n, i, &child);
+			r = pdata_node_shadow_child(t, n, i, &child);
 		if (r)
 			break;
 		pdata_bm_dirty(blk);

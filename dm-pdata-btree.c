@@ -109,6 +109,18 @@ int pdata_node_read(const struct pdata_btree *t, pdata_block_t b,
 	return pdata_node_get(t, b, false, result);
 }
 
+/*
+ * Node b of a recursive walk, depth levels down: -EILSEQ past the depth
+ * no valid tree has, so that a cycle in a corrupt tree ends the walk.
+ */
+static int pdata_node_read_at(const struct pdata_btree *t, pdata_block_t b,
+			      unsigned int depth, struct pdata_block **result)
+{
+	if (depth >= PDATA_MAX_DEPTH)
+		return -EILSEQ;
+	return pdata_node_read(t, b, result);
+}
+
 /* The copy of a shared node is one more referrer of what it points at. */
 static int pdata_inc_children(const struct pdata_btree *t, struct pdata_node *n)
 {
@@ -139,6 +151,37 @@ int pdata_node_shadow(const struct pdata_btree *t, pdata_block_t b,
 		r = pdata_inc_children(t, pdata_node(*result));
 	if (r)
 		pdata_bm_put(*result);
+	return r;
+}
+
+/* Child i of parent, writable, with parent pointing at it (if a copy). */
+int pdata_node_shadow_child(const struct pdata_btree *t,
+			    struct pdata_node *parent, u32 i,
+			    struct pdata_block **result)
+{
+	int r = pdata_node_shadow(t, pdata_node_child(parent, i), result);
+
+	if (!r)
+		pdata_node_set_child(parent, i, pdata_block_nr(*result));
+	return r;
+}
+
+/*
+ * The first step of a walk that changes the path to key, which must be
+ * in the tree (-ENODATA, and nothing changed, if it is not): the root,
+ * writable, and its number, the tree's new root.
+ */
+int pdata_node_shadow_root(const struct pdata_btree *t, pdata_block_t root,
+			   u64 key, struct pdata_block **result,
+			   pdata_block_t *new_root)
+{
+	int r = pdata_btree_lookup(t, root, key, NULL);
+
+	if (r)
+		return r;
+	r = pdata_node_shadow(t, root, result);
+	if (!r)
+		*new_root = pdata_block_nr(*result);
 	return r;
 }
 
@@ -210,9 +253,7 @@ static int pdata_next_in(const struct pdata_btree *t, pdata_block_t b, u64 key,
 	int i, r = -ENODATA;
 	u32 nr;
 
-	if (depth >= PDATA_MAX_DEPTH)
-		return -EILSEQ;
-	r = pdata_node_read(t, b, &blk);
+	r = pdata_node_read_at(t, b, depth, &blk);
 	if (r)
 		return r;
 	n = pdata_node(blk);
@@ -381,10 +422,9 @@ static int pdata_insert_step(const struct pdata_btree *t,
 		i = 0;
 		n->keys[0] = cpu_to_le64(key);
 	}
-	r = pdata_node_shadow(t, pdata_node_child(n, i), &child);
+	r = pdata_node_shadow_child(t, n, i, &child);
 	if (r)
 		return r;
-	pdata_node_set_child(n, i, pdata_block_nr(child));
 	pdata_bm_dirty(parent);
 	if (pdata_node_nr(pdata_node(child)) == pdata_node_max(pdata_node(child))) {
 		r = pdata_split_child(t, n, i, child, &sibling);
@@ -455,13 +495,9 @@ int pdata_btree_shadow_value(const struct pdata_btree *t, pdata_block_t root,
 	unsigned int depth;
 	int i, r;
 
-	r = pdata_btree_lookup(t, root, key, NULL);
+	r = pdata_node_shadow_root(t, root, key, &blk, new_root);
 	if (r)
 		return r;
-	r = pdata_node_shadow(t, root, &blk);
-	if (r)
-		return r;
-	*new_root = pdata_block_nr(blk);
 	for (depth = 0; depth < PDATA_MAX_DEPTH; depth++) {
 		n = pdata_node(blk);
 		i = pdata_node_lower_bound(n, key);
@@ -479,10 +515,9 @@ int pdata_btree_shadow_value(const struct pdata_btree *t, pdata_block_t root,
 			*value = pdata_node_value(n, i);
 			return 0;
 		}
-		r = pdata_node_shadow(t, pdata_node_child(n, i), &child);
+		r = pdata_node_shadow_child(t, n, i, &child);
 		if (r)
 			break;
-		pdata_node_set_child(n, i, pdata_block_nr(child));
 		pdata_bm_dirty(blk);
 		pdata_bm_put(blk);
 		blk = child;
@@ -534,9 +569,7 @@ static int pdata_walk_node(const struct pdata_btree *t, pdata_block_t b,
 	int r;
 	u32 i;
 
-	if (depth >= PDATA_MAX_DEPTH)
-		return -EILSEQ;
-	r = pdata_node_read(t, b, &blk);
+	r = pdata_node_read_at(t, b, depth, &blk);
 	if (r)
 		return r;
 	n = pdata_node(blk);

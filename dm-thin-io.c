@@ -148,13 +148,20 @@ static int thin_alloc_data(struct thin_pool *pool, pdata_block_t *b)
 
 /* Jobs. */
 
-static struct thin_job *thin_job_alloc(struct thin_pool *pool,
-				       struct thin_c *tc, struct bio *bio)
+/*
+ * A job for bio, holding vblock's cell: -EAGAIN if there is no memory for
+ * one (the bio is tried again); 0 and no job if vblock is busy, the bio
+ * then waiting on the cell of whoever has it.
+ */
+static int thin_job_claim(struct thin_c *tc, struct bio *bio, u64 vblock,
+			  struct thin_job **result)
 {
+	struct thin_pool *pool = tc->pool;
 	struct thin_job *job = mempool_alloc(&pool->job_pool, GFP_NOWAIT);
 
+	*result = NULL;
 	if (!job)
-		return NULL;
+		return -EAGAIN;
 	INIT_LIST_HEAD(&job->node);
 	job->pool = pool;
 	job->tc = tc;
@@ -162,7 +169,12 @@ static struct thin_job *thin_job_alloc(struct thin_pool *pool,
 	job->error = 0;
 	/* The reference of whoever starts the job's I/O. */
 	atomic_set(&job->pending, 1);
-	return job;
+	if (!thin_cell_claim(&pool->cells, &job->cell, tc->dev_id, vblock, bio)) {
+		mempool_free(job, &pool->job_pool);
+		return 0;
+	}
+	*result = job;
+	return 0;
 }
 
 /* One part of a job's I/O is done; the last one hands it to the worker. */
@@ -258,13 +270,9 @@ static int thin_provision(struct thin_c *tc, struct bio *bio, u64 vblock,
 	pdata_block_t b;
 	int r;
 
-	job = thin_job_alloc(pool, tc, bio);
-	if (!job)
-		return -EAGAIN;
-	if (!thin_cell_claim(&pool->cells, &job->cell, tc->dev_id, vblock, bio)) {
-		mempool_free(job, &pool->job_pool);
-		return 0;
-	}
+	r = thin_job_claim(tc, bio, vblock, &job);
+	if (r || !job)
+		return r;
 	r = thin_alloc_data(pool, &b);
 	if (r) {
 		thin_job_abandon(job, r);
@@ -357,13 +365,9 @@ static int thin_process_discard(struct thin_c *tc, struct bio *bio)
 		return 0;
 	}
 	vblock = thin_sector_to_block(pool, bio->bi_iter.bi_sector);
-	job = thin_job_alloc(pool, tc, bio);
-	if (!job)
-		return -EAGAIN;
-	if (!thin_cell_claim(&pool->cells, &job->cell, tc->dev_id, vblock, bio)) {
-		mempool_free(job, &pool->job_pool);
-		return 0;
-	}
+	r = thin_job_claim(tc, bio, vblock, &job);
+	if (r || !job)
+		return r;
 	r = thin_md_remove(tc->td, vblock, &freed, &b);
 	if (!r && freed) {
 		pool->freed = true;

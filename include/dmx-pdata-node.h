@@ -132,6 +132,12 @@ int pdata_node_shadow(const struct pdata_btree *t, pdata_block_t b,
 		      struct pdata_block **result);
 int pdata_node_read(const struct pdata_btree *t, pdata_block_t b,
 		    struct pdata_block **result);
+int pdata_node_shadow_child(const struct pdata_btree *t,
+			    struct pdata_node *parent, u32 i,
+			    struct pdata_block **result);
+int pdata_node_shadow_root(const struct pdata_btree *t, pdata_block_t root,
+			   u64 key, struct pdata_block **result,
+			   pdata_block_t *new_root);
 void pdata_node_insert_at(struct pdata_node *n, u32 i, u64 key,
 			  const void *value);
 void pdata_node_delete_at(struct pdata_node *n, u32 i);

@@ -12,27 +12,13 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VM_DIR=$ROOT/tests/vm
 . "$VM_DIR/common.sh"
 CP_DIR=$DMX_CACHE/checkpatch
-CP_SERIES=6.1
 
 # fetch_checkpatch: scripts/checkpatch.pl and the data files it reads.
 fetch_checkpatch() {
 	[ -x "$CP_DIR/scripts/checkpatch.pl" ] && return
-	series=$CP_SERIES
-	deb=$(ls "$DMX_CACHE"/linux-source-"$series"_*.deb 2>/dev/null | head -n 1)
-	if [ -z "$deb" ]; then
-		(cd "$DMX_CACHE" && apt-get download "linux-source-$series" >&2)
-		deb=$(ls "$DMX_CACHE"/linux-source-"$series"_*.deb | head -n 1)
-	fi
-	src=linux-source-$series/scripts
-	rm -rf "$CP_DIR.tmp"
-	mkdir -p "$CP_DIR.tmp/scripts"
-	dpkg-deb --fsys-tarfile "$deb" |
-		tar -xOf - "./usr/src/linux-source-$series.tar.xz" |
-		tar -xJf - -C "$CP_DIR.tmp/scripts" --strip-components=2 \
-			"$src/checkpatch.pl" "$src/spelling.txt" \
-			"$src/const_structs.checkpatch"
-	rm -rf "$CP_DIR"
-	mv "$CP_DIR.tmp" "$CP_DIR"
+	src=linux-source-$DMX_SOURCE_SERIES/scripts
+	linux_source_unpack "$DMX_SOURCE_SERIES" "$CP_DIR" --strip-components=1 \
+		"$src/checkpatch.pl" "$src/spelling.txt" "$src/const_structs.checkpatch"
 }
 
 run_checkpatch() {
@@ -44,7 +30,7 @@ run_checkpatch() {
 	# The compat header is where version tests and the mode typedef live.
 	$cp --ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON,NEW_TYPEDEFS \
 		-f include/dmx-compat.h || rc=1
-	$cp -f $(ls ./*.c include/*.h include/uapi/*.h | grep -v dmx-compat.h) || rc=1
+	$cp -f $(sources_but_compat) || rc=1
 	# Tests build enums of ABI numbers with a token-pasting macro.
 	$cp --ignore COMPLEX_MACRO -f tests/c/*.c $(ls tests/c/*.h 2>/dev/null) || rc=1
 	if grep -n LINUX_VERSION_CODE $(sources_but_compat); then
@@ -58,9 +44,10 @@ run_checkpatch() {
 	return $rc
 }
 
-# sources_but_compat: the module's sources, less include/dmx-compat.h.
+# sources_but_compat: the module's sources (Kbuild's, so no generated
+# dmx.mod.c) and headers, less include/dmx-compat.h.
 sources_but_compat() {
-	ls ./*.c include/*.h include/uapi/*.h | grep -v -e dmx-compat.h -e '\.mod\.c$'
+	{ module_sources; ls include/*.h include/uapi/*.h; } | grep -v dmx-compat.h
 }
 
 # conditionals: print every #if/#ifdef/#ifndef/#elif outside the compat

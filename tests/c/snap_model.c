@@ -156,30 +156,6 @@ struct worker {
 	uint8_t *buf;
 };
 
-/* Claims [s, s + n) of dev for this thread; false if another has it. */
-static bool claim(struct model *m, int dev, uint32_t s, uint32_t n)
-{
-	uint32_t i;
-
-	pthread_mutex_lock(&m->lock);
-	for (i = 0; i < n; i++) {
-		if (m->busy[dev][s + i]) {
-			pthread_mutex_unlock(&m->lock);
-			return false;
-		}
-	}
-	memset(&m->busy[dev][s], 1, n);
-	pthread_mutex_unlock(&m->lock);
-	return true;
-}
-
-static void release(struct model *m, int dev, uint32_t s, uint32_t n)
-{
-	pthread_mutex_lock(&m->lock);
-	memset(&m->busy[dev][s], 0, n);
-	pthread_mutex_unlock(&m->lock);
-}
-
 /* A random range: short and unaligned, or whole chunks. */
 static void pick_range(struct worker *w, uint32_t *s, uint32_t *n)
 {
@@ -209,7 +185,7 @@ static void one_op(struct worker *w)
 
 	do {
 		pick_range(w, &s, &n);
-	} while (!claim(m, dev, s, n));
+	} while (!claim_sectors(&m->lock, m->busy[dev], s, n));
 
 	if (write) {
 		version = atomic_fetch_add(&m->next_version, 1);
@@ -232,7 +208,7 @@ static void one_op(struct worker *w)
 		else if (check_sectors(m, dev, s, n, w->buf))
 			atomic_fetch_add(&m->reads_checked, 1);
 	}
-	release(m, dev, s, n);
+	release_sectors(&m->lock, m->busy[dev], s, n);
 }
 
 static void count_op(struct model *m)

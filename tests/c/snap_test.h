@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Shared by the snapshot data tests (snap_model.c, snap_live.c):
- * versioned sector contents that say which write put them there, and
- * running a shell command line built printf-style.
+ * Shared by the data tests (snap_model.c, snap_live.c, thin_model.c):
+ * versioned sector contents that say which write put them there, running
+ * a shell command line built printf-style, and the sectors a writer
+ * thread holds while its I/O and the model's update are in flight.
  */
 #ifndef SNAP_TEST_H
 #define SNAP_TEST_H
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +45,35 @@ static inline int sh(const char *fmt, ...)
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
 	return system(cmd);
+}
+
+/*
+ * Claims sectors [s, s + n) in busy (a byte a sector, under lock) for
+ * the calling thread; false, claiming nothing, if another has one.
+ */
+static inline bool claim_sectors(pthread_mutex_t *lock, unsigned char *busy,
+				 uint32_t s, uint32_t n)
+{
+	uint32_t i;
+
+	pthread_mutex_lock(lock);
+	for (i = 0; i < n; i++) {
+		if (busy[s + i]) {
+			pthread_mutex_unlock(lock);
+			return false;
+		}
+	}
+	memset(&busy[s], 1, n);
+	pthread_mutex_unlock(lock);
+	return true;
+}
+
+static inline void release_sectors(pthread_mutex_t *lock, unsigned char *busy,
+				   uint32_t s, uint32_t n)
+{
+	pthread_mutex_lock(lock);
+	memset(&busy[s], 0, n);
+	pthread_mutex_unlock(lock);
 }
 
 #endif /* SNAP_TEST_H */

@@ -333,29 +333,6 @@ struct worker {
 	uint8_t *buf;
 };
 
-static bool claim(struct model *m, int slot, uint32_t s, uint32_t n)
-{
-	uint32_t i;
-
-	pthread_mutex_lock(&m->lock);
-	for (i = 0; i < n; i++) {
-		if (m->busy[slot][s + i]) {
-			pthread_mutex_unlock(&m->lock);
-			return false;
-		}
-	}
-	memset(&m->busy[slot][s], 1, n);
-	pthread_mutex_unlock(&m->lock);
-	return true;
-}
-
-static void release(struct model *m, int slot, uint32_t s, uint32_t n)
-{
-	pthread_mutex_lock(&m->lock);
-	memset(&m->busy[slot][s], 0, n);
-	pthread_mutex_unlock(&m->lock);
-}
-
 /* Short and unaligned, or whole blocks (for discards: always blocks). */
 static void pick_range(struct worker *w, bool blocks, uint32_t *s, uint32_t *n)
 {
@@ -431,14 +408,14 @@ static void one_op(struct worker *w)
 	slot = random_live(m, &w->seed, true);
 	do {
 		pick_range(w, discard, &s, &n);
-	} while (!claim(m, slot, s, n));
+	} while (!claim_sectors(&m->lock, m->busy[slot], s, n));
 	if (discard)
 		do_discard(w, slot, s, n);
 	else if (kind < 10)
 		do_write(w, slot, s, n);
 	else
 		do_read(w, slot, s, n);
-	release(m, slot, s, n);
+	release_sectors(&m->lock, m->busy[slot], s, n);
 	pthread_rwlock_unlock(&m->volumes);
 }
 

@@ -86,6 +86,18 @@ remove_all_dm() {
 	[ "$(dmsetup ls 2>&1)" = "No devices found" ]
 }
 
+# switch_dm_to stock|dmx: only that device-mapper loaded, no devices (for
+# tests that write with one and read with the other); the stock one either
+# way when it is under test (run.sh --stock).
+switch_dm_to() {
+	remove_all_dm
+	if [ "$1" = stock ] || [ "$DMX_IMPL" = stock ]; then
+		use_stock_dm
+	else
+		unload_dm && insmod "$DMX_KO"
+	fi
+}
+
 # resume_all_dm: resume every suspended device, so that the I/O it holds
 # completes and the devices stacked on it can go.
 resume_all_dm() {

@@ -20,16 +20,6 @@ set -u
 
 SIZE=32768	# origin: 16 MiB of ram0
 
-# switch_to stock|dmx: only that device-mapper loaded, no devices.
-switch_to() {
-	remove_all_dm
-	if [ "$1" = stock ] || [ "$DMX_IMPL" = stock ]; then
-		use_stock_dm
-	else
-		unload_dm && insmod "$DMX_KO"
-	fi
-}
-
 # devices COW KIND CHUNK: base, origin and snapshot on COW.
 devices() {
 	dmsetup create ibase --table "0 $SIZE linear /dev/ram0 0" &&
@@ -64,7 +54,7 @@ reads_back() {
 
 # first_writes FIRST COW KIND CHUNK: a fresh store written on FIRST.
 first_writes() {
-	switch_to "$1" || return 1
+	switch_dm_to "$1" || return 1
 	pattern base 0 $SIZE >"$SCEN_TMP/origin" &&
 		cp "$SCEN_TMP/origin" "$SCEN_TMP/snap" &&
 		put "$SCEN_TMP/origin" /dev/ram0 0 1048576 direct &&
@@ -77,16 +67,16 @@ first_writes() {
 # read_by FIRST SECOND COW KIND CHUNK: FIRST writes, SECOND reads.
 read_by() {
 	first_writes "$1" "$3" "$4" "$5" &&
-		switch_to "$2" && devices "$3" "$4" "$5" && reads_back
+		switch_dm_to "$2" && devices "$3" "$4" "$5" && reads_back
 }
 
 # additions_read_back FIRST SECOND COW KIND CHUNK: FIRST writes, SECOND
 # adds exceptions, FIRST reads all of it.
 additions_read_back() {
 	first_writes "$1" "$3" "$4" "$5" &&
-		switch_to "$2" && devices "$3" "$4" "$5" &&
+		switch_dm_to "$2" && devices "$3" "$4" "$5" &&
 		write_both 2 30011 1500 100 333 && remember_status &&
-		switch_to "$1" && devices "$3" "$4" "$5" && reads_back
+		switch_dm_to "$1" && devices "$3" "$4" "$5" && reads_back
 }
 
 # interop NAME FIRST SECOND COW KIND CHUNK
@@ -104,7 +94,7 @@ interop stock_store stock dmx /dev/ram1 P 16
 interop dmx_store dmx stock /dev/ram2 P 8
 interop dmx_po_store dmx stock /dev/ram3 PO 32
 interop dmx_two_mib_chunk_store dmx stock /dev/ram1 P 4096
-switch_to dmx || die "cannot load the device-mapper under test again"
+switch_dm_to dmx || die "cannot load the device-mapper under test again"
 no_devices_left || die "devices left"
 rm -rf "$SCEN_TMP"
 tap_done

@@ -197,27 +197,18 @@ fstrim_is_refused_without_allow_discards() {
 
 # --- stock and dmx, one boot ----------------------------------------
 
-switch_to() {
-	remove_all_dm
-	if [ "$1" = stock ] || [ "$DMX_IMPL" = stock ]; then
-		use_stock_dm
-	else
-		unload_dm && insmod "$DMX_KO"
-	fi
-}
-
 # written_by IMPL DEV SEED [FORMAT OPTIONS]: a LUKS2 volume formatted
 # and filled on IMPL, then closed.
 written_by() {
 	_impl=$1 _dev=$2 _seed=$3
 	shift 3
-	switch_to "$_impl" && cs $FORMAT --type luks2 "$@" "$_dev" &&
+	switch_dm_to "$_impl" && cs $FORMAT --type luks2 "$@" "$_dev" &&
 		cs $OPEN "$_dev" iv && fill iv "$_seed" 2048 && cs close iv
 }
 
 # read_by IMPL DEV SEED: it opens on IMPL and holds its data.
 read_by() {
-	switch_to "$1" && cs $OPEN "$2" iv || return 1
+	switch_dm_to "$1" && cs $OPEN "$2" iv || return 1
 	holds iv "$3"
 	closed iv $?
 }
@@ -250,7 +241,7 @@ check luks2_volume_of_dmx_reads_back_on_stock read_by stock /dev/ram1 bydmx
 check luks2_512_volume_written_by_stock written_by stock /dev/ram2 bystock512 \
 	--sector-size 512
 check luks2_512_volume_of_stock_reads_back_on_dmx read_by dmx /dev/ram2 bystock512
-check back_to_dmx switch_to dmx
+check back_to_dmx switch_dm_to dmx
 check no_devices_left no_devices_left
 rm -rf "$SCEN_TMP"
 tap_done

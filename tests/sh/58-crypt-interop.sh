@@ -48,16 +48,6 @@ capi_essiv capi:cbc(aes)-essiv:sha256 $K32 0 0
 adiantum capi:adiantum(xchacha12,aes)-plain64 $K32 0 0 1 sector_size:4096
 async_xts capi:cryptd(xts(ecb(aes-generic)))-plain64 $K64 0 0"
 
-# switch_to stock|dmx: only that device-mapper loaded, no devices.
-switch_to() {
-	remove_all_dm
-	if [ "$1" = stock ] || [ "$DMX_IMPL" = stock ]; then
-		use_stock_dm
-	else
-		unload_dm && insmod "$DMX_KO"
-	fi
-}
-
 # table DEV: one crypt target per setup, DATA sectors each, in order;
 # setup i's data lies at sector i * REGION + its extra offset of DEV.
 table() {
@@ -73,7 +63,7 @@ table() {
 # written_by IMPL DEV: the pattern written through every setup over DEV
 # by IMPL; the raw bytes of DEV then in $SCEN_TMP/raw.IMPL.
 written_by() {
-	switch_to "$1" && table "$2" >"$SCEN_TMP/table" &&
+	switch_dm_to "$1" && table "$2" >"$SCEN_TMP/table" &&
 		dmsetup create ic "$SCEN_TMP/table" &&
 		put "$SCEN_TMP/p" /dev/mapper/ic 0 65536 direct &&
 		dmsetup remove ic &&
@@ -83,7 +73,7 @@ written_by() {
 # read_by IMPL DEV: what every setup over DEV reads through IMPL, in
 # $SCEN_TMP/read.
 read_by() {
-	switch_to "$1" && table "$2" >"$SCEN_TMP/table" &&
+	switch_dm_to "$1" && table "$2" >"$SCEN_TMP/table" &&
 		dmsetup create ic "$SCEN_TMP/table" &&
 		get /dev/mapper/ic 0 $((count * DATA)) 16384 direct >"$SCEN_TMP/read" &&
 		dmsetup remove ic
@@ -130,7 +120,7 @@ each same_ciphertext same_ciphertext_from_dmx
 check every_setup_read_by_stock read_by stock /dev/ram1
 each same_data written_by_dmx_read_by_stock
 
-check back_to_dmx switch_to dmx
+check back_to_dmx switch_dm_to dmx
 check no_devices_left no_devices_left
 rm -rf "$SCEN_TMP"
 tap_done

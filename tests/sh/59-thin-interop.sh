@@ -20,16 +20,6 @@ set -u
 THIN_VOL=8192		# 4 MiB volumes
 VOLS="0 1 2 3 4"
 
-# switch_to stock|dmx: only that device-mapper loaded, no devices.
-switch_to() {
-	remove_all_dm
-	if [ "$1" = stock ] || [ "$DMX_IMPL" = stock ]; then
-		use_stock_dm
-	else
-		unload_dm && insmod "$DMX_KO"
-	fi
-}
-
 # on_pool A|B: THIN_META and THIN_DATA of pool A (ram0, ram1) or B.
 on_pool() {
 	case $1 in
@@ -111,7 +101,7 @@ deactivate_and_check() {
 
 # fresh IMPL POOL: IMPL builds POOL from scratch.
 fresh() {
-	switch_to "$1" && on_pool "$2" && first_round "$2" && reads_back "$2" &&
+	switch_dm_to "$1" && on_pool "$2" && first_round "$2" && reads_back "$2" &&
 		deactivate_and_check "$2"
 }
 
@@ -133,13 +123,13 @@ same_images() {
 
 # crossed IMPL POOL: IMPL activates POOL, reads it back, adds round two.
 crossed() {
-	switch_to "$1" && on_pool "$2" && POOL=$2 && activate && reads_back "$2" &&
+	switch_dm_to "$1" && on_pool "$2" && POOL=$2 && activate && reads_back "$2" &&
 		second_round "$2" && reads_back "$2" && deactivate_and_check "$2"
 }
 
 # reread IMPL POOL: IMPL activates POOL and reads it back.
 reread() {
-	switch_to "$1" && on_pool "$2" && POOL=$2 && activate && reads_back "$2" &&
+	switch_dm_to "$1" && on_pool "$2" && POOL=$2 && activate && reads_back "$2" &&
 		deactivate_and_check "$2"
 }
 
@@ -154,7 +144,7 @@ check stock_reads_and_extends_dmx_pool crossed stock B
 check stock_reads_back_dmx_additions reread stock A
 check dmx_reads_back_stock_additions reread dmx B
 check thin_dump_after_crossed_rounds_is_the_same same_dumps
-check back_to_dmx switch_to dmx
+check back_to_dmx switch_dm_to dmx
 check no_devices_left no_devices_left
 rm -rf "$SCEN_TMP"
 tap_done

@@ -13,26 +13,11 @@
 # round).
 set -u
 . "${DMX_TESTLIB:-/tests/lib}/tap.sh"
+. "${DMX_TESTLIB:-/tests/lib}/crash.sh"
 
 META=16384		# sectors of vda from 0
 DATA=262144		# after the metadata
 VOL=65536		# each volume
-HELPER=/tests/crash-helper
-
-phase=$(sed -n 's/.*dmx\.crash=\([0-9]\).*/\1/p' /proc/cmdline)
-
-load_virtio() {
-	for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev \
-		virtio_pci virtio_blk; do
-		insmod /lib/modules/crash/$m.ko 2>/dev/null || module_loaded $m || return 1
-	done
-	i=0
-	while [ ! -b /dev/vda ] && [ $i -lt 50 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	[ -b /dev/vda ]
-}
 
 lower() {
 	dmsetup create cmeta --table "0 $META linear /dev/vda 0" &&
@@ -60,15 +45,10 @@ snapshot() {
 storm() {
 	dd if=/dev/zero of=/dev/mapper/cmeta bs=4096 count=1 oflag=direct 2>/dev/null &&
 		pool && dmsetup message cpool 0 create_thin 0 && volume corig 0 &&
-		$HELPER fill /dev/mapper/corig $VOL &&
+		$CRASH_HELPER fill /dev/mapper/corig $VOL &&
 		snapshot 1 0 corig && volume csnap1 1 &&
 		snapshot 2 1 csnap1 && volume csnap2 2 || return 1
-	for seed in 1 2 3; do
-		$HELPER storm $VOL $seed /dev/mapper/corig /dev/mapper/csnap1 \
-			/dev/mapper/csnap2 &
-	done
-	echo "# crash-storm-started"
-	wait
+	crash_storm $VOL /dev/mapper/corig /dev/mapper/csnap1 /dev/mapper/csnap2
 }
 
 # verify_all WHO: the metadata and every volume, one TAP line each.
@@ -76,9 +56,9 @@ verify_all() {
 	check "${1}_maps_the_disk" lower || return 1
 	check "${1}_thin_check_as_left" thin_check /dev/mapper/cmeta
 	check "${1}_reloads_pool" volumes || return 1
-	check "${1}_origin_intact" $HELPER verify /dev/mapper/corig $VOL BO
-	check "${1}_snapshot_intact" $HELPER verify /dev/mapper/csnap1 $VOL BS
-	check "${1}_snapshot_of_snapshot_intact" $HELPER verify /dev/mapper/csnap2 $VOL BS
+	check "${1}_origin_intact" $CRASH_HELPER verify /dev/mapper/corig $VOL BO
+	check "${1}_snapshot_intact" $CRASH_HELPER verify /dev/mapper/csnap1 $VOL BS
+	check "${1}_snapshot_of_snapshot_intact" $CRASH_HELPER verify /dev/mapper/csnap2 $VOL BS
 	diag "$(dmsetup status cpool)"
 	dmsetup remove csnap2 && dmsetup remove csnap1 && dmsetup remove corig &&
 		dmsetup remove cpool
@@ -86,30 +66,4 @@ verify_all() {
 	dmsetup remove_all
 }
 
-load_virtio || die "no /dev/vda"
-case $phase in
-1)
-	use_dmx || die "cannot load the device-mapper"
-	lower || die "cannot map /dev/vda"
-	storm
-	not_ok "storm ended before the VM was killed"
-	;;
-2)
-	use_dmx || die "cannot load the device-mapper"
-	verify_all "$DMX_IMPL"
-	if [ "$DMX_IMPL" = stock ]; then
-		if ! unload_dm || ! insmod "$DMX_KO"; then
-			die "cannot load dmx"
-		fi
-		verify_all dmx_after_stock
-	else
-		use_stock_dm || die "cannot load the stock dm"
-		verify_all stock_after_dmx
-		unload_dm && insmod "$DMX_KO"
-	fi
-	;;
-*)
-	die "no dmx.crash= phase on the command line"
-	;;
-esac
-tap_done
+crash_main

@@ -11,7 +11,7 @@ set -eu
 VM_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$VM_DIR/common.sh"
 
-SERIES=${DMX_DEBUG_SERIES:-6.1}
+SERIES=${DMX_DEBUG_SERIES:-$DMX_SOURCE_SERIES}
 
 # The options on top of x86_64_defconfig + kvm_guest.config: the checkers,
 # fault injection, and as modules the stock dm targets the tests compare
@@ -34,29 +34,15 @@ CONFIG_OPTS="-e KASAN -e KASAN_INLINE -e DEBUG_KMEMLEAK
 	-m BLK_DEV_RAM -m BLK_DEV_LOOP -m BLK_DEV_NULL_BLK
 	-d DEBUG_INFO_BTF -d MODULE_SIG -d RANDOMIZE_BASE"
 
-# source_deb: the linux-source .deb, downloaded into the cache once.
-source_deb() {
-	deb=$(ls "$DMX_CACHE"/linux-source-"$SERIES"_*.deb 2>/dev/null | tail -n 1 || true)
-	if [ -z "$deb" ]; then
-		(cd "$DMX_CACHE" && apt-get download "linux-source-$SERIES" >&2)
-		deb=$(ls "$DMX_CACHE"/linux-source-"$SERIES"_*.deb | tail -n 1)
-	fi
-	echo "$deb"
-}
-
-DEB=$(source_deb)
+DEB=$(cached_deb "linux-source-$SERIES")
 KEY=$( { basename "$DEB"; echo "$CONFIG_OPTS"; } | md5sum | cut -c1-12)
 TREE=$DMX_CACHE/debug-kernel/$KEY/linux-source-$SERIES
 STAMP=$DMX_CACHE/debug-kernel/$KEY/.built
 
-# source_tree: unpack linux-source-$SERIES into the cache.
+# source_tree: linux-source-$SERIES, unpacked into the cache once.
 source_tree() {
 	[ -f "$TREE/Makefile" ] && return
-	mkdir -p "${TREE%/*}"
-	msg "unpacking $DEB"
-	dpkg-deb --fsys-tarfile "$DEB" |
-		tar -xOf - "./usr/src/linux-source-$SERIES.tar.xz" |
-		tar -xJf - -C "${TREE%/*}"
+	linux_source_unpack "$SERIES" "$TREE" --strip-components=1
 }
 
 configure() {

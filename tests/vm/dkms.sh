@@ -66,9 +66,9 @@ main() {
 	trap 'rm -rf "$TMP"' EXIT
 	# What `dkms add` would copy from a clean checkout.
 	src=$TMP/src/dmx-$VER
-	mkdir -p "$src" "$TMP/tree" "$TMP/install/$DMX_ABI"
-	cp -pR "$DMX_ROOT/Kbuild" "$DMX_ROOT/Makefile" "$DMX_ROOT/dkms.conf" \
-		"$DMX_ROOT"/*.c "$DMX_ROOT/include" "$src/"
+	mkdir -p "$TMP/tree" "$TMP/install/$DMX_ABI"
+	copy_module_sources "$src"
+	cp -p "$DMX_ROOT/Makefile" "$DMX_ROOT/dkms.conf" "$src/"
 	# dkms reads these from the environment unless framework.conf sets them.
 	mok_signing_key=$TMP/mok.key
 	mok_certificate=$TMP/mok.pub

@@ -30,64 +30,13 @@ set -eu
 VM_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$VM_DIR/common.sh"
 
-# The harness is userland: the one of Debian 12's own linux-source will do
-# for every kernel.
-HARNESS_SERIES=6.1
-
 # --- 6.1: the host's own kernel series ---------------------------------
 
-# kernel_abi: the ABI of the headers dmx.ko is built against.  The installed
-# linux-headers-amd64 is preferred over the archive's candidate so that a
-# newer kernel in the archive cannot give us an image the module won't load in.
+# kernel_abi: the ABI of the headers dmx.ko is built against (abi.sh).
 kernel_abi() {
-	if [ -n "${DMX_ABI:-}" ]; then
-		echo "$DMX_ABI"
-		return
-	fi
-	deps=$(dpkg-query -W -f='${Depends}' linux-headers-amd64 2>/dev/null || true)
-	[ -n "$deps" ] || deps=$(apt-cache depends linux-headers-amd64 2>/dev/null || true)
-	abi=$(echo "$deps" | grep -o 'linux-headers-[0-9][^ ,]*' | head -n 1)
+	abi=$(sh "$VM_DIR/abi.sh")
 	[ -n "$abi" ] || die "cannot tell the kernel ABI: install linux-headers-amd64 or set DMX_ABI"
-	echo "${abi#linux-headers-}"
-}
-
-# APT...: apt-get or apt-cache (first word) on the host's apt state, or on
-# the private one when APT_DIR is set.
-apt_run() {
-	tool=$1
-	shift
-	if [ -z "${APT_DIR:-}" ]; then
-		"$tool" "$@"
-		return
-	fi
-	"$tool" -o Dir::Etc::SourceList="$APT_DIR/sources.list" \
-		-o Dir::Etc::SourceParts="$APT_DIR/sources.list.d" \
-		-o Dir::State::Lists="$APT_DIR/lists" \
-		-o Dir::State::status="$APT_DIR/status" \
-		-o Dir::Cache="$APT_DIR/cache" "$@"
-}
-
-apt_update() {
-	[ "$(id -u)" -eq 0 ] || die "apt-get update needed (run as root)"
-	msg "apt-get update${APT_DIR:+ ($APT_DIR)}"
-	apt_run apt-get update -qq >&2
-}
-
-# cached_deb PKG: path of PKG's .deb in the cache, downloading it if needed.
-cached_deb() {
-	deb=$(ls "$DMX_CACHE/$1"_*.deb 2>/dev/null | tail -n 1 || true)
-	if [ -z "$deb" ]; then
-		msg "downloading $1"
-		mkdir -p "$DMX_CACHE"
-		if ! (cd "$DMX_CACHE" && apt_run apt-get download "$1" >&2); then
-			# An empty or stale package list is the usual reason.
-			apt_update
-			(cd "$DMX_CACHE" && apt_run apt-get download "$1" >&2) ||
-				die "apt-get download $1 failed"
-		fi
-		deb=$(ls "$DMX_CACHE/$1"_*.deb | tail -n 1)
-	fi
-	echo "$deb"
+	echo "$abi"
 }
 
 # unpack_kernel ABI: dpkg -x the image into kernel/ABI once, modules
@@ -110,24 +59,15 @@ unpack_kernel() {
 	mv "$dir.tmp" "$dir"
 }
 
-# unpack_harness: the two kselftest headers from linux-source-X.Y (from the
-# host's apt sources: run before APT_DIR is set).
+# unpack_harness: the two kselftest headers from Debian 12's linux-source
+# (from the host's apt sources: run before APT_DIR is set).  The harness is
+# userland, so that one serves every kernel.
 unpack_harness() {
 	dir=$DMX_CACHE/harness
 	[ -f "$dir/kselftest_harness.h" ] && [ -f "$dir/kselftest.h" ] && return
-	series=$HARNESS_SERIES
-	deb=$(cached_deb "linux-source-$series")
-	src=linux-source-$series/tools/testing/selftests
-	msg "extracting the kselftest harness from $deb (a few seconds)"
-	rm -rf "$dir.tmp"
-	mkdir -p "$dir.tmp"
-	# Stream: .deb -> data tar -> the source .tar.xz -> just the two headers.
-	dpkg-deb --fsys-tarfile "$deb" |
-		tar -xOf - "./usr/src/linux-source-$series.tar.xz" |
-		tar -xJf - -C "$dir.tmp" --strip-components=4 --occurrence=1 \
-			"$src/kselftest_harness.h" "$src/kselftest.h"
-	rm -rf "$dir"
-	mv "$dir.tmp" "$dir"
+	src=linux-source-$DMX_SOURCE_SERIES/tools/testing/selftests
+	linux_source_unpack "$DMX_SOURCE_SERIES" "$dir" --strip-components=4 \
+		--occurrence=1 "$src/kselftest_harness.h" "$src/kselftest.h"
 }
 
 stock_61() {

@@ -22,7 +22,7 @@
 #                   settings of the tests, e.g. dmx.fuzz=100000
 #
 # dmx.ko is built for the guest kernel from the tree's sources, in
-# ${DMX_BUILD:-tests/build}/module/<abi>/ (tests/vm/initramfs.sh), unless
+# ${DMX_BUILD:-tests/build}/module/<abi>/ (tests/vm/module.sh), unless
 # DMX_KO names one.  Logs land in ${DMX_BUILD:-tests/build}/vm/ (vm-6.12/ on
 # 6.12): console.log (ttyS0, the kernel log) and results.log (ttyS1: TAP, a
 # dmesg dump, "# vm-done").  The last line printed is "N passed, N
@@ -37,11 +37,6 @@ FILTER=
 TIMEOUT=
 TEST_TIMEOUT=
 STOCK=
-
-# What counts as kernel trouble, looked for in timestamped kernel lines only
-# (so a test's own "WARNING:" on the console does not count).
-TROUBLE='dmx-leak: unreferenced object|BUG:|kernel BUG at|BUG [^ ]+ \(.*[Tt]ainted\)|WARNING:|Oops|Call Trace|general protection|soft lockup|hung task|blocked for more than|KASAN|UBSAN|[Kk]ernel panic|possible recursive locking|circular locking'
-KLINE='^\[ *[0-9]+\.[0-9]+\] '
 
 usage() {
 	sed -n '3,22s/^# \{0,1\}//p' "$0" >&2
@@ -69,11 +64,10 @@ parse_args() {
 	esac
 }
 
-# kernel_cmdline: the guest's command line for this run.  An Oops panics,
-# and the panic powers the VM off (panic=-1 with -no-reboot): after an Oops
-# the kernel holds dead locks, so going on only wastes the time limit.
-kernel_cmdline() {
-	printf 'console=ttyS0 loglevel=5 panic=-1 oops=panic slub_debug=FZPU dmx.mode=%s' "$MODE"
+# test_cmdline: the guest's command line for this run, beyond what
+# vm_qemu gives every run.
+test_cmdline() {
+	printf 'dmx.mode=%s' "$MODE"
 	[ -z "$FILTER" ] || printf ' dmx.filter=%s' "$FILTER"
 	[ -z "$TEST_TIMEOUT" ] || printf ' dmx.timeout=%s' "$TEST_TIMEOUT"
 	[ -z "$STOCK" ] || printf ' dmx.stock=1'
@@ -82,24 +76,21 @@ kernel_cmdline() {
 }
 
 # boot: run the VM; the console goes to console.log (and to the terminal in
-# demo and shell modes), the results port to results.log.  --foreground
-# keeps qemu in the terminal's process group, so ^C stops it.
+# demo and shell modes), the results port to results.log.
 boot() {
 	rm -f "$CONSOLE" "$RESULTS"
-	set -- qemu-system-x86_64 -accel tcg -m 2048 -smp 2 -cpu max \
-		-kernel "$DMX_VMLINUZ" -initrd "$INITRD" -append "$(kernel_cmdline)" \
-		-display none -vga none -monitor none -no-reboot -net none
+	cmdline=$(test_cmdline)
 	case $MODE in
 	check | bench)
-		timeout --foreground -k 10 "$TIMEOUT" "$@" -serial "file:$CONSOLE" \
-			-serial "file:$RESULTS" </dev/null || true
+		(vm_qemu "$TIMEOUT" "$INITRD" "$cmdline" "file:$CONSOLE" "$RESULTS") \
+			</dev/null || true
 		;;
 	demo)
-		timeout --foreground -k 10 "$TIMEOUT" "$@" -serial stdio -serial "file:$RESULTS" |
+		(vm_qemu "$TIMEOUT" "$INITRD" "$cmdline" stdio "$RESULTS") |
 			tee "$CONSOLE" || true
 		;;
 	shell)
-		"$@" -serial mon:stdio -serial "file:$RESULTS" || true
+		(vm_qemu 0 "$INITRD" "$cmdline" mon:stdio "$RESULTS") || true
 		;;
 	esac
 }
@@ -120,16 +111,6 @@ count() { grep -acE "$1" "$2" || true; }
 # failing_lines: each "not ok" line, prefixed with its test program.
 failing_lines() {
 	awk '/^# test: / { prog = $3 ": " } /^not ok/ { print "  " prog $0 }' "$OUT/tap.txt"
-}
-
-# kernel_trouble FILE: print the context of the first kernel reports in
-# FILE; false if there are none.
-kernel_trouble() {
-	[ -s "$1" ] || return 1
-	tr -d '\r' <"$1" | grep -aE "$KLINE" | grep -aqE "$TROUBLE" || return 1
-	echo "# kernel trouble in $1:"
-	tr -d '\r' <"$1" | grep -aE "$KLINE" | grep -anE -B 2 -A 25 -m 2 "$TROUBLE" |
-		head -n 60 | sed 's/^/#   /'
 }
 
 report() {
