@@ -67,6 +67,8 @@ udevd_running() {
 	udevadm control --ping --timeout=1
 }
 
+udevd_gone() { ! udevd_running; }
+
 # start_udevd: systemd-udevd running, every block device already there
 # known to it (a coldplug), and this shell set up to use it.
 start_udevd() {
@@ -90,7 +92,9 @@ start_udevd() {
 # settings with it.
 stop_udevd() {
 	udevadm control --exit --timeout=$UDEV_DEADLINE 2>/dev/null
-	rm -rf /run/udev
+	wait_until $UDEV_DEADLINE udevd_gone
+	# Its last workers may still be writing the database.
+	rm -rf /run/udev 2>/dev/null || rm -rf /run/udev
 	DM_DISABLE_UDEV=1
 	export DM_DISABLE_UDEV
 	unset LVM_SYSTEM_DIR
