@@ -136,7 +136,9 @@ mbr_partition_writes_land_in_image() {
 		pattern "mbr$n" 0 2048 >"$SCEN_TMP/p$n" &&
 			put "$SCEN_TMP/p$n" "/dev/mapper/${LOOP}p$n" 0 65536 direct || exit 1
 	done || return 1
-	kpx -d "$IMG" || return 1
+	# Closing a partition written to makes udev probe it (the rules
+	# watch it), and a map being probed cannot be removed.
+	udev_settle && kpx -d "$IMG" || { echo "kpartx -d $IMG failed"; dmsetup info -c; return 1; }
 	echo "$MBR_PARTS" | while read -r n start size uuid; do
 		same_as "$SCEN_TMP/p$n" "$IMG" "$start" 65536 buffered || exit 1
 	done
@@ -169,7 +171,9 @@ gpt_partition_writes_land_in_image() {
 		pattern "gpt$n" 0 2048 >"$SCEN_TMP/p$n" &&
 			put "$SCEN_TMP/p$n" "/dev/mapper/${LOOP}p$n" 0 65536 direct || exit 1
 	done || return 1
-	kpx -d "$IMG" || return 1
+	# Closing a partition written to makes udev probe it (the rules
+	# watch it), and a map being probed cannot be removed.
+	udev_settle && kpx -d "$IMG" || { echo "kpartx -d $IMG failed"; dmsetup info -c; return 1; }
 	echo "$GPT_PARTS" | while read -r n start size uuid label; do
 		same_as "$SCEN_TMP/p$n" "$IMG" "$start" 65536 buffered || exit 1
 	done

@@ -171,7 +171,7 @@ install_udev() {
 	for r in $UDEV_RULES; do copy_file "/lib/udev/rules.d/$r.rules"; done
 	for f in $UDEV_FILES; do
 		copy_file "$f"
-		ldd "$f" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }' |
+		ldd "$f" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 }' |
 			while read -r lib; do copy_file "$lib"; done
 	done
 	mkdir -p "$ROOT/usr/lib/systemd"
