@@ -8,7 +8,8 @@
 # so a cookie wait that never ends fails its test instead of hanging
 # the script); udev makes /dev/VG/LV, /dev/mapper/VG-LV and the by-id
 # links, moves them on lvrename and drops them on deactivation and
-# removal; an ext4 filesystem on an LV survives lvextend, lvreduce,
+# removal; an ext4 filesystem on an LV survives lvextend and lvreduce
+# (with resize2fs, and with -r, LVM running fsadm),
 # deactivation, vgsplit/vgmerge, vgexport/vgimport and vgcfgrestore,
 # its files and fsck checking out after each.
 #
@@ -135,11 +136,34 @@ lvextend_grows_mounted_fs() {
 # the LV.
 lvreduce_after_resize2fs_keeps_fs() {
 	lv_fs || return 1
-	run_lvm lvextend -L 32M $VG/lin && resize2fs /dev/$VG/lin 2>&1 || return 1
-	e2fsck -f -p /dev/$VG/lin && resize2fs /dev/$VG/lin 12M 2>&1 || return 1
+	# resize2fs of an unmounted filesystem wants a check since its last
+	# mount.
+	run_lvm lvextend -L 32M $VG/lin && e2fsck -f -p /dev/$VG/lin &&
+		resize2fs /dev/$VG/lin 2>&1 && resize2fs /dev/$VG/lin 12M 2>&1 || return 1
 	run_lvm lvreduce -y -L 12M $VG/lin || return 1
 	no_cookies_left && lv_links_ok $VG lin &&
 		want_eq size "$(size_of /dev/$VG/lin)" 24576 && fs_intact /dev/$VG/lin
+}
+
+# lvextend -r: LVM runs fsadm, which grows the mounted ext4 online.
+lvextend_r_grows_mounted_fs() {
+	lv_fs && mount -t ext4 /dev/$VG/lin $MNT || return 1
+	run_lvm lvextend -r -L 32M $VG/lin 2>&1 || return 1
+	no_cookies_left && lv_links_ok $VG lin &&
+		want_eq size "$(size_of /dev/$VG/lin)" 65536 &&
+		want_eq "fs blocks" "$(dumpe2fs -h /dev/$VG/lin 2>/dev/null | sed -n 's/^Block count: *//p')" 8192 ||
+		return 1
+	umount $MNT && fs_intact /dev/$VG/lin
+}
+
+# lvreduce -r: fsadm checks and shrinks the filesystem first.
+lvreduce_r_shrinks_fs_first() {
+	lv_fs && run_lvm lvextend -r -L 32M $VG/lin 2>&1 || return 1
+	run_lvm lvreduce -r -y -L 12M $VG/lin 2>&1 || return 1
+	no_cookies_left && lv_links_ok $VG lin &&
+		want_eq size "$(size_of /dev/$VG/lin)" 24576 &&
+		want_eq "fs blocks" "$(dumpe2fs -h /dev/$VG/lin 2>/dev/null | sed -n 's/^Block count: *//p')" 3072 &&
+		fs_intact /dev/$VG/lin
 }
 
 lvrename_moves_links() {
@@ -238,6 +262,8 @@ check_each \
 	lvcreate_striped_makes_links \
 	lvextend_grows_mounted_fs \
 	lvreduce_after_resize2fs_keeps_fs \
+	lvextend_r_grows_mounted_fs \
+	lvreduce_r_shrinks_fs_first \
 	lvrename_moves_links \
 	lvchange_an_drops_links_ay_restores_them \
 	lvchange_refresh_keeps_links \

@@ -69,6 +69,10 @@ UDEV_FILES="/lib/udev/ata_id /lib/udev/scsi_id /lib/udev/kpartx_id
 /lib/x86_64-linux-gnu/libdevmapper-event-lvm2thin.so"
 TOOLS="$TOOLS udevadm"
 TOOL_PACKAGES="$TOOL_PACKAGES udev dmeventd"
+# lvresize -r runs fsadm, a bash script that needs util-linux's blkid
+# and fsck, and coreutils' readlink -e and date -d (over busybox's).
+TOOLS="$TOOLS bash fsadm blkid tune2fs readlink date fsck"
+TOOL_PACKAGES="$TOOL_PACKAGES bash"
 
 # Extra names, as NAME:TARGET symlinks in /usr/sbin.
 LINKS="mkfs.ext4:mke2fs mkfs.ext2:mke2fs fsck.ext4:e2fsck
