@@ -160,3 +160,23 @@ show umount /mnt
 show vgchange -q -an demovg
 show cryptsetup close secret
 show dmsetup ls
+
+step "LVM2 as a distribution runs it: systemd-udevd and the dm/LVM rules make every node and link"
+. "${DMX_TESTLIB:-/tests/lib}/udev.sh"
+start_udevd
+echo "lvm.conf: udev_sync, udev_rules, obtain_device_list_from_udev and monitoring on"
+show grep -E 'udev|monitoring' "$LVM_SYSTEM_DIR/lvm.conf"
+udev_ramdisks
+show vgcreate demovg /dev/ram0 /dev/ram1 /dev/ram2
+show lvcreate -y -L 96M -i 2 -n home demovg
+show mkfs.ext4 -q -L home /dev/demovg/home
+show mount /dev/demovg/home /mnt
+show sh -c 'echo "a file on an LV on dmx" >/mnt/hello'
+udev_settle
+echo "the links udev made (none by libdevmapper: DM_DISABLE_UDEV is unset):"
+show ls -l /dev/demovg/ /dev/mapper/
+show sh -c 'ls -l /dev/disk/by-id/ /dev/disk/by-label/ | grep dm'
+show dmsetup udevcookies
+show lvs -o lv_name,vg_name,lv_size,segtype,stripes,devices demovg
+show df -h /mnt
+show cat /mnt/hello

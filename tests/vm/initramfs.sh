@@ -55,6 +55,25 @@ TOOL_PACKAGES="$TOOL_PACKAGES cryptsetup-bin keyutils"
 TOOLS="$TOOLS pdata_tools"
 TOOL_PACKAGES="$TOOL_PACKAGES thin-provisioning-tools"
 
+# udev, for the tests that run it (tests/lib/udev.sh starts systemd-udevd;
+# every other test keeps DM_DISABLE_UDEV=1): udevadm, which is
+# systemd-udevd by that name, the device-mapper and LVM rules Debian's
+# dmsetup, lvm2 and kpartx ship with the generic block ones they rely on,
+# the helpers those rules run, and dmeventd with the snapshot and thin
+# plugins it loads (the rules call /sbin/dmsetup and /sbin/lvm, both
+# here already).
+UDEV_RULES="50-udev-default 55-dm 56-dm-parts 56-lvm 60-block
+60-persistent-storage 60-persistent-storage-dm 69-lvm 95-dm-notify"
+UDEV_FILES="/lib/udev/ata_id /lib/udev/scsi_id /lib/udev/kpartx_id
+/usr/sbin/dmeventd /lib/x86_64-linux-gnu/libdevmapper-event-lvm2snapshot.so
+/lib/x86_64-linux-gnu/libdevmapper-event-lvm2thin.so"
+TOOLS="$TOOLS udevadm"
+TOOL_PACKAGES="$TOOL_PACKAGES udev dmeventd"
+# lvresize -r runs fsadm, a bash script that needs util-linux's blkid
+# and fsck, and coreutils' readlink -e and date -d (over busybox's).
+TOOLS="$TOOLS bash fsadm blkid tune2fs readlink date fsck"
+TOOL_PACKAGES="$TOOL_PACKAGES bash"
+
 # Extra names, as NAME:TARGET symlinks in /usr/sbin.
 LINKS="mkfs.ext4:mke2fs mkfs.ext2:mke2fs fsck.ext4:e2fsck
 pvcreate:lvm vgcreate:lvm lvcreate:lvm lvs:lvm vgs:lvm pvs:lvm lvremove:lvm
@@ -130,6 +149,7 @@ install_userland() {
 		rm -f "$ROOT/usr/bin/${link%%:*}" "$ROOT/usr/sbin/${link%%:*}"
 		ln -s "${link#*:}" "$ROOT/usr/sbin/${link%%:*}"
 	done
+	install_udev
 	cp /etc/mke2fs.conf "$ROOT/etc/mke2fs.conf"
 	# No udev and no daemons in the guest: LVM must create nodes itself.
 	cat >"$ROOT/etc/lvm/lvm.conf" <<-'EOF'
@@ -147,6 +167,19 @@ install_userland() {
 	EOF
 	echo 'root:x:0:0:root:/root:/bin/sh' >"$ROOT/etc/passwd"
 	echo 'root:x:0:' >"$ROOT/etc/group"
+}
+
+# install_udev: UDEV_RULES, UDEV_FILES (with their libraries) and
+# systemd-udevd, the name that makes udevadm the daemon.
+install_udev() {
+	for r in $UDEV_RULES; do copy_file "/lib/udev/rules.d/$r.rules"; done
+	for f in $UDEV_FILES; do
+		copy_file "$f"
+		ldd "$f" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 }' |
+			while read -r lib; do copy_file "$lib"; done
+	done
+	mkdir -p "$ROOT/usr/lib/systemd"
+	ln -sf /usr/bin/udevadm "$ROOT/usr/lib/systemd/systemd-udevd"
 }
 
 # install_modules: MODULES with dependencies from the stock image, then a
