@@ -67,9 +67,13 @@ demo: deps
 	$(MAKE) tests
 	sh tests/vm/run.sh --mode demo
 
+# The run's table goes to bench/RESULTS.md even when a row failed; the
+# exit status is the run's.
 bench: deps
 	$(MAKE) tests
-	sh tests/vm/run.sh --mode bench
+	sh tests/vm/run.sh --mode bench; rc=$$?; \
+	sh tests/bench/results.sh $${DMX_BUILD:-tests/build}/vm/tap.txt bench/RESULTS.md \
+		"make bench$${DMX_GUEST_ARGS:+ DMX_GUEST_ARGS='$$DMX_GUEST_ARGS'}"; exit $$rc
 
 lint: deps
 	sh tests/lint.sh

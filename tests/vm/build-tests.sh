@@ -9,15 +9,19 @@
 # kernel's kselftest_harness.h, found in $DMX_HARNESS (tests/vm/kernel.sh
 # extracts it), and include/uapi.  Every tests/lib/NAME.c, a tool the
 # shell tests call (dmxt), becomes $DMX_BUILD/tools/NAME, which the guest
-# has in its PATH.  Binaries are rebuilt only when older than their
-# source or a header; binaries whose source is gone are removed, since
-# the VM runs everything in bin/.
+# has in its PATH.  A source with the comment "dmx-bench: helper" is a
+# make bench tool, not a test: it becomes $DMX_BUILD/bench-bin/NAME only
+# (tests/vm/initramfs.sh ships it in /tests/bench/bin, which the VM does
+# not run).  Binaries are rebuilt only when older than their source or a
+# header; binaries whose source is gone are removed, since the VM runs
+# everything in bin/.
 set -eu
 VM_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$VM_DIR/common.sh"
 
 BIN=$DMX_BUILD/bin
 TOOLS=$DMX_BUILD/tools
+BENCH_BIN=$DMX_BUILD/bench-bin
 
 # newest_header: the most recently changed header a test may include.
 newest_header() {
@@ -62,14 +66,20 @@ prune() {
 
 main() {
 	eval "$(sh "$VM_DIR/kernel.sh")"
-	mkdir -p "$BIN" "$TOOLS"
+	mkdir -p "$BIN" "$TOOLS" "$BENCH_BIN"
 	prune "$BIN" "$DMX_ROOT/tests/c"
+	prune "$BENCH_BIN" "$DMX_ROOT/tests/c"
 	prune "$TOOLS" "$DMX_ROOT/tests/lib"
 	HEADER=$(newest_header)
 	FAILED=
 	for src in "$DMX_ROOT"/tests/c/*.c; do
 		[ -f "$src" ] || continue
 		name=$(basename "$src" .c)
+		if grep -q 'dmx-bench: helper' "$src"; then
+			rm -f "$BIN/$name" "$BIN/$name-m32"
+			compile "$BENCH_BIN/$name" "$src"
+			continue
+		fi
 		compile "$BIN/$name" "$src"
 		if ! grep -q 'dmx-test: no-m32' "$src"; then
 			compile "$BIN/$name-m32" "$src" -m32

@@ -32,6 +32,7 @@
 #   /tests/DIR/                  every other tests/DIR but build, c, vm:
 #                                e.g. diff/ scenarios, demo/demo.sh,
 #                                bench/bench.sh
+#   /tests/bench/bin/            make bench's C helpers (not tests)
 set -eu
 VM_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$VM_DIR/common.sh"
@@ -274,6 +275,16 @@ install_tests() {
 	chmod 755 "$ROOT/init"
 }
 
+# install_bench_helpers: make bench's C helpers (tests/vm/build-tests.sh
+# builds them into bench-bin/, apart from the tests) in /tests/bench/bin.
+install_bench_helpers() {
+	for f in "$DMX_BUILD"/bench-bin/*; do
+		[ -f "$f" ] && [ -x "$f" ] || continue
+		mkdir -p "$ROOT/tests/bench/bin"
+		cp "$f" "$ROOT/tests/bench/bin/"
+	done
+}
+
 # build_run_part CPIO_GZ: part 2.  Its paths avoid the /lib symlink of
 # part 1 (usr/lib/modules, not lib/modules).
 build_run_part() {
@@ -282,6 +293,7 @@ build_run_part() {
 	mkdir -p "$ROOT/usr/lib/modules" "$ROOT/usr/bin" "$ROOT/tests"
 	install_dmx
 	install_tests
+	install_bench_helpers
 	pack "$ROOT" | gzip -1 >"$1"
 }
 
