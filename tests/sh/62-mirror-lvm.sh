@@ -152,6 +152,27 @@ pvmove_abort_leaves_everything_on_source() {
 		same_as "$SCEN_TMP/data" /dev/$VG/lin 0
 }
 
+# A leg's PV (a linear device over ram1) turns into an error target
+# under a synced mirror; a write marks the leg D, and lvconvert --repair
+# puts a new image on the spare PV ram2, synced, the data intact.
+repair_replaces_failed_leg_from_spare_pv() {
+	ramdisks 4 64 &&
+		dmsetup create pvb --table "0 131072 linear /dev/ram1 0" &&
+		vgcreate -q $VG /dev/ram0 /dev/mapper/pvb /dev/ram2 >/dev/null &&
+		lvcreate -q -y --type mirror -m1 --mirrorlog core -L 16M -n mir $VG \
+			/dev/ram0 /dev/mapper/pvb >/dev/null &&
+		with_data mir 16384 && wait_synced mir || return 1
+	dmsetup load pvb --table "0 131072 error" && dmsetup resume pvb || return 1
+	pattern lvdata2 0 128 >"$SCEN_TMP/w" && put "$SCEN_TMP/w" /dev/$VG/mir 0 65536 direct &&
+		splice "$SCEN_TMP/data" 0 "$SCEN_TMP/w" || return 1
+	want_match "leg chars" "$(dmsetup status $VG-mir | cut -d' ' -f9)" '^AD$' || return 1
+	lvconvert -q -y --repair $VG/mir /dev/ram2 >"$SCEN_TMP/repair.out" 2>&1 ||
+		{ cat "$SCEN_TMP/repair.out"; return 1; }
+	wait_synced mir || return 1
+	want_match "images on" "$(lvs -a --noheadings -o devices $VG 2>/dev/null | tr -d ' ' | tr '\n' ' ')" \
+		'/dev/ram2' && same_as "$SCEN_TMP/data" /dev/$VG/mir 0 && images_hold_data mir
+}
+
 TAP_TEARDOWN=lvm_teardown
 use_dmx || die "cannot load the device-mapper"
 check_each lvcreate_mirror_with_core_log_syncs \
@@ -160,5 +181,6 @@ check_each lvcreate_mirror_with_core_log_syncs \
 	lvconvert_linear_to_mirror_and_back_keeps_data \
 	pvmove_moves_mounted_filesystem_being_written \
 	pvmove_of_one_lv_leaves_the_others \
-	pvmove_abort_leaves_everything_on_source
+	pvmove_abort_leaves_everything_on_source \
+	repair_replaces_failed_leg_from_spare_pv
 tap_done
