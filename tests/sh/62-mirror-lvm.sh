@@ -63,7 +63,7 @@ lvcreate_mirror_with_core_log_syncs() {
 	vg_setup && lvcreate -q -y --type mirror -m1 --mirrorlog core -L 16M -n mir $VG \
 		>/dev/null || return 1
 	want_match table "$(dmsetup table $VG-mir)" \
-		'^0 32768 mirror core 1 [0-9]+ 2 [0-9]+:[0-9]+ 0 [0-9]+:[0-9]+ 0$' &&
+		'^0 32768 mirror core 1 [0-9]+ 2 [0-9]+:[0-9]+ 0 [0-9]+:[0-9]+ 0( 1 handle_errors)?$' &&
 		with_data mir 16384 && wait_synced mir && images_hold_data mir
 }
 
@@ -113,7 +113,7 @@ files_intact() {
 pvmove_moves_mounted_filesystem_being_written() {
 	vg_setup && lvcreate -q -y -L 32M -n lin $VG /dev/ram0 >/dev/null &&
 		mkfs.ext4 -q -F /dev/$VG/lin && mkdir -p $MNT &&
-		mount /dev/$VG/lin $MNT || return 1
+		mount -t ext4 /dev/$VG/lin $MNT || return 1
 	pattern big 0 16384 >$MNT/big && sync && md5sum <$MNT/big >"$SCEN_TMP/big.md5"
 	writer &
 	wpid=$!
@@ -138,10 +138,11 @@ pvmove_of_one_lv_leaves_the_others() {
 }
 
 # The destination is slow (every write delayed), so the move is still
-# copying when it is aborted.
+# copying when it is aborted.  It starts 1 MiB into ram1, so that LVM
+# does not see its PV label on ram1 as well.
 pvmove_abort_leaves_everything_on_source() {
 	ramdisks 4 64 &&
-		dmsetup create slow --table "0 131072 delay /dev/ram1 0 0 /dev/ram1 0 1000" &&
+		dmsetup create slow --table "0 120000 delay /dev/ram1 2048 0 /dev/ram1 2048 1000" &&
 		vgcreate -q $VG /dev/ram0 /dev/mapper/slow >/dev/null &&
 		lvcreate -q -y -L 32M -n lin $VG /dev/ram0 >/dev/null &&
 		with_data lin 65536 || return 1
@@ -152,17 +153,17 @@ pvmove_abort_leaves_everything_on_source() {
 		same_as "$SCEN_TMP/data" /dev/$VG/lin 0
 }
 
-# A leg's PV (a linear device over ram1) turns into an error target
+# A leg's PV (a linear device 1 MiB into ram1) turns into an error target
 # under a synced mirror; a write marks the leg D, and lvconvert --repair
 # puts a new image on the spare PV ram2, synced, the data intact.
 repair_replaces_failed_leg_from_spare_pv() {
 	ramdisks 4 64 &&
-		dmsetup create pvb --table "0 131072 linear /dev/ram1 0" &&
+		dmsetup create pvb --table "0 120000 linear /dev/ram1 2048" &&
 		vgcreate -q $VG /dev/ram0 /dev/mapper/pvb /dev/ram2 >/dev/null &&
 		lvcreate -q -y --type mirror -m1 --mirrorlog core -L 16M -n mir $VG \
 			/dev/ram0 /dev/mapper/pvb >/dev/null &&
 		with_data mir 16384 && wait_synced mir || return 1
-	dmsetup load pvb --table "0 131072 error" && dmsetup resume pvb || return 1
+	dmsetup load pvb --table "0 120000 error" && dmsetup resume pvb || return 1
 	pattern lvdata2 0 128 >"$SCEN_TMP/w" && put "$SCEN_TMP/w" /dev/$VG/mir 0 65536 direct &&
 		splice "$SCEN_TMP/data" 0 "$SCEN_TMP/w" || return 1
 	want_match "leg chars" "$(dmsetup status $VG-mir | cut -d' ' -f9)" '^AD$' || return 1
