@@ -164,11 +164,23 @@ repair_replaces_failed_leg_from_spare_pv() {
 			/dev/ram0 /dev/mapper/pvb >/dev/null &&
 		with_data mir 16384 && wait_synced mir || return 1
 	dmsetup load pvb --table "0 120000 error" && dmsetup resume pvb || return 1
-	pattern lvdata2 0 128 >"$SCEN_TMP/w" && put "$SCEN_TMP/w" /dev/$VG/mir 0 65536 direct &&
+	# Linux holds the write (handle_errors) until the repair's reload.
+	pattern lvdata2 0 128 >"$SCEN_TMP/w" &&
 		splice "$SCEN_TMP/data" 0 "$SCEN_TMP/w" || return 1
-	want_match "leg chars" "$(dmsetup status $VG-mir | cut -d' ' -f9)" '^AD$' || return 1
+	put "$SCEN_TMP/w" /dev/$VG/mir 0 65536 direct &
+	wpid=$!
+	_end=$(($(now_cs) + 6000))
+	until [ "$(dmsetup status $VG-mir | cut -d' ' -f9)" = AD ]; do
+		if [ "$(now_cs)" -gt $_end ]; then
+			echo "leg not marked D: $(dmsetup status $VG-mir)"
+			kill $wpid
+			return 1
+		fi
+		sleep 0.1
+	done
 	lvconvert -q -y --repair $VG/mir /dev/ram2 >"$SCEN_TMP/repair.out" 2>&1 ||
 		{ cat "$SCEN_TMP/repair.out"; return 1; }
+	wait $wpid || { echo "the write failed"; return 1; }
 	wait_synced mir || return 1
 	want_match "images on" "$(lvs -a --noheadings -o devices $VG 2>/dev/null | tr -d ' ' | tr '\n' ' ')" \
 		'/dev/ram2' && same_as "$SCEN_TMP/data" /dev/$VG/mir 0 && images_hold_data mir
