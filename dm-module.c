@@ -29,6 +29,7 @@ static const struct dmx_part dmx_parts[] = {
 	{ "crypt target", dmx_crypt_init, dmx_crypt_exit },
 	{ "thin-pool target", dmx_thin_pool_init, dmx_thin_pool_exit },
 	{ "thin target", dmx_thin_init, dmx_thin_exit },
+	{ "mirror target", dmx_mirror_init, dmx_mirror_exit },
 	{ "control device", dmx_ioctl_init, dmx_ioctl_exit },
 };
 

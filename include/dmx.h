@@ -177,5 +177,7 @@ int dmx_thin_pool_init(void);
 void dmx_thin_pool_exit(void);
 int dmx_thin_init(void);
 void dmx_thin_exit(void);
+int dmx_mirror_init(void);
+void dmx_mirror_exit(void);
 
 #endif /* DMX_H */

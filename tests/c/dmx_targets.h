@@ -26,6 +26,7 @@ static const struct dmx_target_version dmx_expected_targets[] = {
 	{ "snapshot-origin",	{ 1, 9, 0 } },
 	{ "snapshot",		{ 1, 16, 0 } },
 	{ "snapshot-merge",	{ 1, 5, 0 } },
+	{ "mirror",		{ 1, 14, 0 } },
 	{ NULL }
 };
 

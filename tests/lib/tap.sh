@@ -195,6 +195,7 @@ use_dmx() {
 	fi
 	module_loaded dmx && return 0
 	unload_modules dm_thin_pool dm_persistent_data dm_bio_prison || return 1
+	unload_modules dm_mirror dm_region_hash dm_log || return 1
 	unload_modules dm_crypt dm_snapshot dm_zero dm_bufio dm_flakey \
 		dm_delay dm_dust dm_mod || return 1
 	insmod "$DMX_KO"
@@ -206,14 +207,14 @@ use_stock_dm() {
 	unload_modules dmx || return 1
 	modprobe dm-mod && modprobe dm-snapshot && modprobe dm-zero &&
 		modprobe dm-crypt && modprobe dm-flakey && modprobe dm-delay &&
-		modprobe dm-thin-pool || return 1
+		modprobe dm-thin-pool && modprobe dm-mirror || return 1
 	modprobe dm-dust 2>/dev/null || :
 }
 
 # unload_dm: unload whichever device-mapper is loaded, dmx or stock.
 unload_dm() {
 	unload_modules dmx dm_thin_pool dm_persistent_data dm_bio_prison \
-		dm_crypt dm_snapshot dm_zero dm_bufio dm_flakey dm_delay \
+		dm_mirror dm_region_hash dm_log dm_crypt dm_snapshot dm_zero dm_bufio dm_flakey dm_delay \
 		dm_dust dm_mod
 }
 

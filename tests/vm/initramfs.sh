@@ -81,6 +81,7 @@ pvcreate:lvm vgcreate:lvm lvcreate:lvm lvs:lvm vgs:lvm pvs:lvm lvremove:lvm
 vgremove:lvm pvremove:lvm lvconvert:lvm lvextend:lvm lvreduce:lvm
 lvresize:lvm vgchange:lvm lvchange:lvm lvscan:lvm vgscan:lvm pvscan:lvm
 lvdisplay:lvm vgdisplay:lvm"
+LINKS="$LINKS pvmove:lvm"
 LINKS="$LINKS thin_check:pdata_tools thin_dump:pdata_tools
 thin_repair:pdata_tools thin_restore:pdata_tools thin_ls:pdata_tools
 thin_delta:pdata_tools thin_metadata_size:pdata_tools"
@@ -97,6 +98,7 @@ twofish-avx-x86_64 adiantum chacha_generic chacha-x86_64 nhpoly1305
 nhpoly1305-avx2 poly1305_generic poly1305-x86_64 algif_skcipher algif_hash
 crypto_null"
 MODULES="$MODULES dm-thin-pool dm-bio-prison dm-persistent-data libcrc32c"
+MODULES="$MODULES dm-mirror dm-log dm-region-hash"
 
 # Stock modules taken where the kernel has them (Debian's has no dm-dust,
 # the debug kernel has; the debug kernel has no sha256-ssse3, whose
