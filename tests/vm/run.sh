@@ -10,7 +10,7 @@
 #   --mode bench    run tests/bench/bench.sh; its output is echoed like TAP
 #   --mode shell    interactive guest shell on the terminal (debugging)
 #   --filter        run only tests whose file name matches (without .sh too)
-#   --timeout       hard limit for the whole VM (default 1800 s, bench 3600 s)
+#   --timeout       hard limit for the whole VM (default 3600 s, bench 3600 s)
 #   --test-timeout  per-test limit inside the guest (default 120 s)
 #   --stock         load the stock dm-mod instead of dmx.ko: checks the tests
 #                   themselves against the reference implementation
@@ -58,7 +58,7 @@ parse_args() {
 		shift
 	done
 	case $MODE in
-	check | demo | shell) : "${TIMEOUT:=1800}" ;;
+	check | demo | shell) : "${TIMEOUT:=3600}" ;;
 	bench) : "${TIMEOUT:=3600}" ;;
 	*) msg "unknown mode: $MODE"; usage ;;
 	esac
