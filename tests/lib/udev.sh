@@ -122,6 +122,16 @@ udev_cookies_left() {
 	dmsetup udevcookies | sed 1d
 }
 
+# no_cookies_left: every udev semaphore of libdevmapper released (else
+# the ones still held are said).
+no_cookies_left() {
+	left=$(udev_cookies_left)
+	[ -z "$left" ] && return 0
+	echo "udev cookies still held:"
+	echo "$left"
+	return 1
+}
+
 # udev_prop DEV KEY: KEY's value in udev's database for DEV.
 udev_prop() {
 	udevadm info --query=property --name="$1" | sed -n "s/^$2=//p"

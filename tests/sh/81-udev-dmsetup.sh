@@ -31,15 +31,6 @@ udv() {
 	udev_ramdisks && dms create $NAME -u $UUID --table "$TABLE"
 }
 
-# no_cookies_left: every udev semaphore of libdevmapper released.
-no_cookies_left() {
-	left=$(udev_cookies_left)
-	[ -z "$left" ] && return 0
-	echo "udev cookies still held:"
-	echo "$left"
-	return 1
-}
-
 # links_of NAME UUID: the links udev makes for a device.
 links_of() {
 	echo "/dev/mapper/$1 /dev/disk/by-id/dm-name-$1 /dev/disk/by-id/dm-uuid-$2"

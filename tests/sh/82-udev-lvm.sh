@@ -41,14 +41,6 @@ lvm_field() {
 		sed 's/^ *//; s/ *$//'
 }
 
-no_cookies_left() {
-	left=$(udev_cookies_left)
-	[ -z "$left" ] && return 0
-	echo "udev cookies still held:"
-	echo "$left"
-	return 1
-}
-
 # lv_links_ok VG LV: /dev/VG/LV and the mapper and by-id links lead to
 # the LV's dm node.
 lv_links_ok() {

@@ -44,14 +44,6 @@ kpx() {
 	timeout -s KILL $KPARTX_LIMIT kpartx "$@"
 }
 
-no_cookies_left() {
-	left=$(udev_cookies_left)
-	[ -z "$left" ] && return 0
-	echo "udev cookies still held:"
-	echo "$left"
-	return 1
-}
-
 # image LABEL: a 64 MiB image with sfdisk's LABEL on it.
 image() {
 	rm -f "$IMG"
