@@ -148,3 +148,18 @@ link_to() {
 udev_ramdisks() {
 	udev_settle && ramdisks 4 64 && udev_settle
 }
+
+# run_lvm CMD ARGS...: an LVM command, killed (and failing) if it is
+# still waiting after LVM_LIMIT seconds (default 120).
+run_lvm() {
+	timeout -s KILL "${LVM_LIMIT:-120}" lvm "$@"
+}
+
+# lvm_field CMD FIELD ARGS...: one field of an LVM report, in sectors,
+# without padding.
+lvm_field() {
+	_cmd=$1 _field=$2
+	shift 2
+	run_lvm "$_cmd" --noheadings --units s --nosuffix -o "$_field" "$@" |
+		sed 's/^ *//; s/ *$//'
+}

@@ -28,19 +28,6 @@ MNT=/mnt/dmx-udev-lvm
 PVS="/dev/ram0 /dev/ram1 /dev/ram2"
 LVM_LIMIT=90
 
-# run_lvm CMD ARGS...: an LVM command, killed (and failing) if it is
-# still waiting after LVM_LIMIT seconds.
-run_lvm() {
-	timeout -s KILL $LVM_LIMIT lvm "$@"
-}
-
-lvm_field() {
-	_cmd=$1 _field=$2
-	shift 2
-	run_lvm "$_cmd" --noheadings --units s --nosuffix -o "$_field" "$@" |
-		sed 's/^ *//; s/ *$//'
-}
-
 # lv_links_ok VG LV: /dev/VG/LV and the mapper and by-id links lead to
 # the LV's dm node.
 lv_links_ok() {

@@ -28,17 +28,6 @@ LVM_LIMIT=90
 GROW_DEADLINE=180
 MNT=/mnt/dmx-dmeventd
 
-run_lvm() {
-	timeout -s KILL $LVM_LIMIT lvm "$@"
-}
-
-lvm_field() {
-	_cmd=$1 _field=$2
-	shift 2
-	run_lvm "$_cmd" --noheadings --units s --nosuffix -o "$_field" "$@" |
-		sed 's/^ *//; s/ *$//'
-}
-
 vg_setup() {
 	udev_ramdisks && run_lvm vgcreate -q $VG $PVS >/dev/null
 }
