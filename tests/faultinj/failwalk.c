@@ -58,6 +58,9 @@ struct walk {
 	const char *params;	/* its line, ramdisks as $1 .. $4 */
 	uint64_t len;
 	bool io_fails;		/* reads of the device end in EIO (error) */
+	unsigned long cmd;	/* call_command's ioctl, its flags, its device */
+	uint32_t cmd_flags;
+	char on;		/* 'A', 'B' or 0 for none */
 };
 
 static int last_ret;
@@ -397,71 +400,18 @@ static int call_remove_all(const struct walk *w)
 	return dmx_call(ctl, DM_REMOVE_ALL, &r);
 }
 
-static int call_plain(unsigned long cmd, const char *name, uint32_t flags)
+/* A command named by the walk, with no payload of its own. */
+static int call_command(const struct walk *w)
 {
 	static struct dmx_req r;
 
-	dmx_req_init(&r, name);
-	r.io.flags = flags;
-	if (cmd == DM_DEV_WAIT)
+	dmx_req_init(&r, w->on == 'A' ? A : w->on == 'B' ? B : NULL);
+	r.io.flags = w->cmd_flags;
+	if (w->cmd == DM_DEV_WAIT)
 		r.io.event_nr = ~0U;	/* not the current event: no waiting */
-	if (cmd == DM_DEV_SET_GEOMETRY)
+	if (w->cmd == DM_DEV_SET_GEOMETRY)
 		snprintf(r.data, sizeof(r.data), "16 4 32 0");
-	return dmx_call(ctl, cmd, &r);
-}
-
-static int call_list(const struct walk *w)
-{
-	(void)w;
-	return call_plain(DM_LIST_DEVICES, NULL, DM_UUID_FLAG);
-}
-
-static int call_versions(const struct walk *w)
-{
-	(void)w;
-	return call_plain(DM_LIST_VERSIONS, NULL, 0);
-}
-
-static int call_status(const struct walk *w)
-{
-	(void)w;
-	return call_plain(DM_DEV_STATUS, A, 0);
-}
-
-static int call_table(const struct walk *w)
-{
-	(void)w;
-	return call_plain(DM_TABLE_STATUS, A, DM_STATUS_TABLE_FLAG);
-}
-
-static int call_info(const struct walk *w)
-{
-	(void)w;
-	return call_plain(DM_TABLE_STATUS, A, 0);
-}
-
-static int call_deps(const struct walk *w)
-{
-	(void)w;
-	return call_plain(DM_TABLE_DEPS, B, 0);
-}
-
-static int call_wait(const struct walk *w)
-{
-	(void)w;
-	return call_plain(DM_DEV_WAIT, A, DM_STATUS_TABLE_FLAG);
-}
-
-static int call_clear(const struct walk *w)
-{
-	(void)w;
-	return call_plain(DM_TABLE_CLEAR, A, 0);
-}
-
-static int call_geometry(const struct walk *w)
-{
-	(void)w;
-	return call_plain(DM_DEV_SET_GEOMETRY, A, 0);
+	return dmx_call(ctl, w->cmd, &r);
 }
 
 /* --- checks --------------------------------------------------------------- */
@@ -626,6 +576,9 @@ static int check_cleared(const struct walk *w)
 	{ "load-" n, setup_for_load, call_load, check_load, t, p, l, e }
 #define RESUME(n, s, t, p, l) \
 	{ "resume-" n, s, call_resume, check_resume, t, p, l, false }
+/* A plain command on A, B or no device ('A', 'B', 0). */
+#define COMMAND(n, s, chk, cmd, flags, on, t, p, l) \
+	{ n, s, call_command, chk, t, p, l, false, cmd, flags, on }
 
 static const struct walk walks[] = {
 	{ "create", setup_none, call_create, check_create, NULL, NULL, 0, false },
@@ -658,35 +611,41 @@ static const struct walk walks[] = {
 	  check_remove, NULL, NULL, 0, false },
 	{ "remove-all", setup_three, call_remove_all, check_remove_all, "linear",
 	  "$1 0", 8192, false },
-	{ "list-devices", setup_three, call_list, check_unchanged, "linear",
-	  "$1 0", 8192, false },
-	{ "list-versions", setup_active, call_versions, check_unchanged, "zero", "",
-	  64, false },
-	{ "status", setup_active, call_status, check_unchanged, "zero", "", 64, false },
-	{ "table", setup_three, call_table, check_unchanged, "linear", "$1 0", 8192,
-	  false },
-	{ "info-snapshot", setup_active, call_info, check_unchanged, "snapshot",
-	  "$1 $4 P 8", WHOLE, false },
-	{ "deps", setup_three, call_deps, check_unchanged, "linear", "$1 0", 8192,
-	  false },
-	{ "wait", setup_active, call_wait, check_unchanged, "zero", "", 64, false },
-	{ "geometry", setup_active, call_geometry, check_unchanged, "zero", "", 64,
-	  false },
-	{ "clear", setup_reload, call_clear, check_cleared, "zero", "", 64, false },
+	COMMAND("list-devices", setup_three, check_unchanged, DM_LIST_DEVICES,
+		DM_UUID_FLAG, 0, "linear", "$1 0", 8192),
+	COMMAND("list-versions", setup_active, check_unchanged, DM_LIST_VERSIONS, 0, 0,
+		"zero", "", 64),
+	COMMAND("status", setup_active, check_unchanged, DM_DEV_STATUS, 0, 'A', "zero",
+		"", 64),
+	COMMAND("table", setup_three, check_unchanged, DM_TABLE_STATUS,
+		DM_STATUS_TABLE_FLAG, 'A', "linear", "$1 0", 8192),
+	COMMAND("info-snapshot", setup_active, check_unchanged, DM_TABLE_STATUS, 0, 'A',
+		"snapshot", "$1 $4 P 8", WHOLE),
+	COMMAND("deps", setup_three, check_unchanged, DM_TABLE_DEPS, 0, 'B', "linear",
+		"$1 0", 8192),
+	COMMAND("wait", setup_active, check_unchanged, DM_DEV_WAIT, DM_STATUS_TABLE_FLAG,
+		'A', "zero", "", 64),
+	COMMAND("geometry", setup_active, check_unchanged, DM_DEV_SET_GEOMETRY, 0, 'A',
+		"zero", "", 64),
+	COMMAND("clear", setup_reload, check_cleared, DM_TABLE_CLEAR, 0, 'A', "zero", "",
+		64),
 };
 
-/* The rename walks need B; set_uuid renames B's uuid. */
-static int setup_renamed(const struct walk *w)
+/* Setting a uuid needs a device without one: B, active, created bare. */
+static int setup_without_uuid(const struct walk *w)
 {
-	int r = setup_active(w);
+	int r = dmx_create(ctl, B);
 
 	if (!r)
-		r = dmx_rename(ctl, A, B);
+		r = load_walk_table(w, B);
+	if (!r)
+		r = dmx_resume(ctl, B);
 	return r;
 }
 
 static const struct walk uuid_walk = {
-	"set-uuid", setup_renamed, call_set_uuid, check_set_uuid, "zero", "", 64, false
+	"set-uuid", setup_without_uuid, call_set_uuid, check_set_uuid, "zero", "", 64,
+	false
 };
 
 static const char *errname(int e)
