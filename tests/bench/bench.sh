@@ -25,6 +25,8 @@
 #   dmx.bench_hook_rounds=N    rounds that run the *.bench hooks (1)
 #   dmx.bench_sections=LIST    comma-separated subset of
 #                              io,snapshot,control,hooks (all)
+#   dmx.bench_hooks=LIST       comma-separated subset of the hooks,
+#                              e.g. thin (all)
 #
 # Output: a TAP line per figure, and the table as "# md: " lines, which
 # tests/bench/results.sh turns into bench/RESULTS.md on the host.
@@ -51,6 +53,7 @@ DEVICES=$(setting devices 1000 | tr , ' ')
 CTL_ROUNDS=$(setting ctl_rounds 1)
 HOOK_ROUNDS=$(setting hook_rounds 1)
 SECTIONS=$(setting sections io,snapshot,control,hooks | tr , ' ')
+HOOKS=$(setting hooks all | tr , ' ')
 
 # --- figures -----------------------------------------------------------
 
@@ -198,6 +201,7 @@ bench_hooks() {
 	for _hook in "$BENCH_DIR"/*.bench; do
 		[ -f "$_hook" ] || continue
 		_section=$(basename "$_hook" .bench)
+		case " $HOOKS " in *" all "* | *" $_section "*) ;; *) continue ;; esac
 		RESULTS=$BENCH_TMP/hook-$_section-$ROUND-$IMPL
 		mkdir -p "$RESULTS"
 		(. "$_hook") >>"$LOG" 2>&1

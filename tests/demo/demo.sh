@@ -161,6 +161,42 @@ show vgchange -q -an demovg
 show cryptsetup close secret
 show dmsetup ls
 
+step "thin provisioning: an LVM thin pool, thin volumes and snapshots sharing its blocks"
+show vgcreate -q -y thinvg /dev/ram1 /dev/ram2
+show lvcreate -q -y -L 64M -T thinvg/pool
+show lvcreate -q -y -V 20M -T thinvg/pool -n vol
+show mkfs.ext4 -q /dev/thinvg/vol
+mount /dev/thinvg/vol /mnt && echo "version 1: before the snapshots" >/mnt/file &&
+	umount /mnt
+echo "a thin snapshot costs no space; LVM leaves it inactive until -K:"
+show lvcreate -q -s -n snap thinvg/vol
+show lvchange -ay -K thinvg/snap
+show lvcreate -q -s -n snap2 thinvg/snap
+show lvchange -ay -K thinvg/snap2
+show mount /dev/thinvg/vol /mnt
+show sh -c 'echo "version 2: written after the snapshots" >/mnt/file'
+show dd if=/dev/urandom of=/mnt/noise bs=1M count=8 conv=fsync status=none
+mkdir -p /snap
+show mount -o ro /dev/thinvg/snap2 /snap
+echo "the origin, and the snapshot of its snapshot:"
+show cat /mnt/file /snap/file
+show umount /snap
+echo "Data% is the pool's share in use: the noise took new blocks"
+show lvs -o lv_name,lv_size,data_percent,metadata_percent,pool_lv,origin thinvg
+show rm /mnt/noise
+show sync
+show fstrim -v /mnt
+show umount /mnt
+echo "fstrim gave the freed blocks back to the pool:"
+show lvs -o lv_name,data_percent thinvg/pool
+show vgchange -q -an thinvg
+echo "thin_check reads the metadata dmx wrote (LVM also runs it at every activation):"
+show lvchange -q -ay -y thinvg/pool_tmeta
+show thin_check /dev/thinvg/pool_tmeta
+show lvchange -q -an thinvg/pool_tmeta
+show vgremove -q -y thinvg
+show pvremove -q /dev/ram1 /dev/ram2
+
 step "LVM2 as a distribution runs it: systemd-udevd and the dm/LVM rules make every node and link"
 . "${DMX_TESTLIB:-/tests/lib}/udev.sh"
 start_udevd

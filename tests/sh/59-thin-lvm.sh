@@ -6,8 +6,8 @@
 # a removed snapshot and an fstrim giving blocks back to the pool, a
 # thin snapshot merged back with lvconvert --merge, the volume group
 # deactivated and reactivated, and the pool repaired with lvconvert
-# --repair.  (Autoextension by dmeventd needs udev and dmeventd in the
-# guest, and is not tested here.)  Leaves no devices.
+# --repair.  (Autoextension by dmeventd runs with udevd: 84-udev-dmeventd's
+# thin_pool_autoextends_past_threshold.)  Leaves no devices.
 # dmx-test: timeout=900
 set -u
 . "${DMX_TESTLIB:-/tests/lib}/tap.sh"
