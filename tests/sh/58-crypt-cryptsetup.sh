@@ -3,7 +3,8 @@
 # formatted, opened, reported, closed and opened again with their data;
 # plain mode with an offset and a skip; 4 KiB sectors; resize; refresh
 # with other options; luksSuspend / luksResume with a writer waiting on
-# the suspended device; --allow-discards, with fstrim reaching the
+# the suspended device, and of a LUKS1 volume, whose key cryptsetup
+# sets again in hex; --allow-discards, with fstrim reaching the
 # device below; the --perf-* options; and LUKS2 volumes written by the
 # stock dm-crypt read through dmx and the other way round, in one boot.
 # (No udev: libdevmapper makes the nodes, DM_DISABLE_UDEV=1 as ever.)
@@ -64,10 +65,14 @@ luks2_volume_opens_reports_and_keeps_its_data() {
 	closed l2 $?
 }
 
-luks1_volume_opens_and_keeps_its_data() {
+# LUKS1 keys are in the table itself (hex), never in the keyring.
+luks1_volume_opens_reports_and_keeps_its_data() {
 	cs $FORMAT --type luks1 /dev/ram1 && cs $OPEN /dev/ram1 l1 || return 1
 	want_match table "$(table_of l1)" \
 		"^aes-xts-plain64 0{128} 0 $(devno /dev/ram1) 4096\$" &&
+		cryptsetup status l1 >"$SCEN_TMP/st" &&
+		want_match status "$(cat "$SCEN_TMP/st")" "type: +LUKS1" &&
+		want_match status "$(cat "$SCEN_TMP/st")" "key location: +dm-crypt" &&
 		fill l1 luks1 2048 && cs close l1 && cs $OPEN /dev/ram1 l1 &&
 		holds l1 luks1
 	closed l1 $?
@@ -156,6 +161,21 @@ suspend_holds_a_writer_until_resume() {
 	closed sr $r
 }
 
+# luksResume of a LUKS1 volume sends the volume key itself, in hex
+# ("key set <hex>"), where LUKS2 names a keyring key.
+luks1_resume_sets_the_same_key_again() {
+	cs $FORMAT --type luks1 /dev/ram1 && cs $OPEN /dev/ram1 s1 &&
+		fill s1 l1resume 2048 || return 1
+	key=$(dmsetup table --showkeys s1)
+	cs luksSuspend s1 &&
+		want_match wiped "$(dmsetup table --showkeys s1)" " 0{128} 0 " &&
+		cs luksResume --key-file "$PASS" s1 &&
+		want_eq state "$(dm_state s1)" ACTIVE &&
+		want_eq "table after resume" "$(dmsetup table --showkeys s1)" "$key" &&
+		holds s1 l1resume
+	closed s1 $?
+}
+
 # Over a loop device on tmpfs, whose file loses blocks as they are trimmed.
 fstrim_reaches_the_device_with_allow_discards() {
 	truncate -s 96M "$SCEN_TMP/trim.img" &&
@@ -220,7 +240,8 @@ printf %s "correct horse battery staple" >"$PASS"
 
 check luks2_volume_opens_reports_and_keeps_its_data \
 	luks2_volume_opens_reports_and_keeps_its_data
-check luks1_volume_opens_and_keeps_its_data luks1_volume_opens_and_keeps_its_data
+check luks1_volume_opens_reports_and_keeps_its_data \
+	luks1_volume_opens_reports_and_keeps_its_data
 check plain_mode_maps_offset_and_skip plain_mode_maps_offset_and_skip
 check sector_size_4096_on_request sector_size_4096_on_request
 check resize_changes_the_size_and_keeps_the_data \
@@ -229,6 +250,7 @@ check refresh_changes_options_of_the_open_volume \
 	refresh_changes_options_of_the_open_volume
 check perf_options_reach_the_table perf_options_reach_the_table
 check suspend_holds_a_writer_until_resume suspend_holds_a_writer_until_resume
+check luks1_resume_sets_the_same_key_again luks1_resume_sets_the_same_key_again
 check fstrim_reaches_the_device_with_allow_discards \
 	fstrim_reaches_the_device_with_allow_discards
 check fstrim_is_refused_without_allow_discards \

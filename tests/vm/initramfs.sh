@@ -74,6 +74,8 @@ TOOL_PACKAGES="$TOOL_PACKAGES udev dmeventd"
 # and fsck, and coreutils' readlink -e and date -d (over busybox's).
 TOOLS="$TOOLS bash fsadm blkid tune2fs readlink date fsck"
 TOOL_PACKAGES="$TOOL_PACKAGES bash"
+# lsblk, for the tree of stacked devices (85-udev-cryptsetup).
+TOOLS="$TOOLS lsblk"
 
 # Extra names, as NAME:TARGET symlinks in /usr/sbin.
 LINKS="mkfs.ext4:mke2fs mkfs.ext2:mke2fs fsck.ext4:e2fsck
