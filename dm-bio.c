@@ -25,6 +25,7 @@
  * every piece mapped to a target is one I/O of its own sectors, an
  * empty flush (sent as many times as it has copies) is one I/O of none,
  * and the preflush of a data bio is such an empty flush of its own.
+ * Nothing is counted while the queue's iostats attribute is 0.
  *
  * A bio with REQ_NOWAIT never waits for memory here: what cannot be
  * had at once ends it with BLK_STS_AGAIN, and the submitter retries
@@ -155,8 +156,9 @@ static void dmx_start_clone(struct mapped_device *md, struct dmx_target *ti,
 	io->ti = ti;
 	io->orig = orig;
 	io->flush_index = flush_index;
-	io->accounted = account;
-	if (account) {
+	/* Sampled once, so that a toggle of iostats cannot unbalance it. */
+	io->accounted = account && blk_queue_io_stat(md->disk->queue);
+	if (io->accounted) {
 		io->acct_sectors = bio_sectors(clone);
 		io->acct_start = dmx_compat_io_acct_start(md->disk->part0,
 							  bio_op(clone),
