@@ -25,6 +25,8 @@
 #   dmx.bench_hook_rounds=N    rounds that run the *.bench hooks (1)
 #   dmx.bench_sections=LIST    comma-separated subset of
 #                              io,snapshot,control,hooks (all)
+#   dmx.bench_layouts=LIST     the io section's layouts, a subset of
+#                              linear,striped2,striped4 (all)
 #
 # Output: a TAP line per figure, and the table as "# md: " lines, which
 # tests/bench/results.sh turns into bench/RESULTS.md on the host.
