@@ -12,14 +12,22 @@
  * first sends such an empty flush and runs its data once that has
  * completed.
  *
- * In flight.  Each clone holds one reference on md->pending from its
- * start to its completion; suspend and teardown kill the reference and
- * wait for it to reach zero.  The submitter takes its reference inside
- * an RCU read section that also reads md->map and the BLOCK_IO flag:
- * suspend sets the flag and waits for a grace period, after which
- * every submitter that missed the flag holds its reference.  The
- * reference also keeps the table: it is only swapped once the count is
- * zero.  So the fast path has no shared atomic and no full barrier.
+ * In flight.  Each clone is counted in md->inflight from its start to
+ * its completion, on whatever CPU each happens: per-CPU counts of
+ * clones started and ended, never a shared atomic.  The submitter
+ * counts its start inside an RCU read section that also reads md->map
+ * and the BLOCK_IO flag: suspend and teardown set DMX_MD_DRAINING (and
+ * suspend BLOCK_IO), wait for an expedited grace period, after which
+ * every submitter that missed BLOCK_IO has counted its start, and then
+ * wait until the sums of ends and starts are equal (dmx_md_idle()).  A
+ * completion counts its end and tests DRAINING in an RCU read section
+ * too, so either the drain's grace period waited for it and sees its
+ * end, or it sees DRAINING and wakes the drain.  Extra starts (the
+ * copies of a flush) are only counted by a bio already in flight, so
+ * they never make the sums look equal early.  The count also keeps
+ * the table: it is only swapped once nothing is in flight.  Teardown
+ * needs no grace period of the normal kind, which a percpu_ref's kill
+ * would wait for.
  *
  * Accounting (/proc/diskstats, iostat) counts what the stock dm counts:
  * every piece mapped to a target is one I/O of its own sectors, an
@@ -77,15 +85,44 @@ unsigned int dmx_bio_flush_index(struct bio *clone)
 }
 EXPORT_SYMBOL_GPL(dmx_bio_flush_index);
 
+/* Counts n more clones in flight; only under RCU or for a bio in flight. */
+static inline void dmx_inflight_add(struct mapped_device *md, unsigned int n)
+{
+	this_cpu_add(md->inflight->started, n);
+}
+
 /*
- * Drops a reference on md->pending.  The last one of a killed count
- * wakes the waiter, which may then free md: percpu_ref_put() stays in
- * an RCU read section throughout, and teardown waits for a grace
- * period before freeing.
+ * Counts a clone's end, and wakes a drain that may be waiting for it,
+ * which may then free md: teardown waits for a grace period before it
+ * does, so everything here is in an RCU read section.
  */
 static inline void dmx_pending_put(struct mapped_device *md)
 {
-	percpu_ref_put(&md->pending);
+	rcu_read_lock();
+	this_cpu_inc(md->inflight->ended);
+	if (unlikely(test_bit(DMX_MD_DRAINING, &md->flags)))
+		wake_up(&md->wait);
+	rcu_read_unlock();
+}
+
+/*
+ * True if nothing is in flight; only meaningful once no new bio can be
+ * counted (after a drain's grace period).  The ends are summed first:
+ * every end seen has its start seen after the barrier, so the sums are
+ * only equal when every start counted has ended.
+ */
+bool dmx_md_idle(struct mapped_device *md)
+{
+	unsigned long started = 0, ended = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		ended += READ_ONCE(per_cpu_ptr(md->inflight, cpu)->ended);
+	/* Pairs with the ordering from a clone's start to its end. */
+	smp_mb();
+	for_each_possible_cpu(cpu)
+		started += READ_ONCE(per_cpu_ptr(md->inflight, cpu)->started);
+	return started == ended;
 }
 
 /* Ends bio with status before it got a clone; drops its reference. */
@@ -142,8 +179,8 @@ static struct bio *dmx_alloc_clone(struct dmx_target *ti, struct bio *bio,
 }
 
 /*
- * Hands a clone of orig to its target, with a reference on md->pending
- * that its completion drops; orig completes with it.  The clone that
+ * Hands a clone of orig to its target, counted in flight by the caller
+ * until its completion; orig completes with it.  The clone that
  * accounts for the piece of orig it maps says so.
  */
 static void dmx_start_clone(struct mapped_device *md, struct dmx_target *ti,
@@ -179,7 +216,7 @@ static void dmx_start_clone(struct mapped_device *md, struct dmx_target *ti,
 	}
 }
 
-/* Clones bio whole for ti, passing on the caller's reference. */
+/* Clones bio whole for ti, passing on the caller's count in flight. */
 static void dmx_map_clone(struct mapped_device *md, struct dmx_target *ti,
 			  struct bio *bio, unsigned int flush_index,
 			  bool account, gfp_t gfp)
@@ -227,7 +264,7 @@ static bool dmx_flush_inline(struct mapped_device *md, struct dmx_table *map,
 	 */
 	for (k = 1; k < map->flush_copies; k++)
 		bio_inc_remaining(bio);
-	percpu_ref_get_many(&md->pending, map->flush_copies - 1);
+	dmx_inflight_add(md, map->flush_copies - 1);
 	for (i = 0, k = 0; i < map->num_targets; i++)
 		for (n = 0; n < map->targets[i].num_flush_bios; n++, k++)
 			dmx_start_clone(md, &map->targets[i], clones[k], bio, n,
@@ -288,7 +325,7 @@ static void dmx_flush_one_by_one(struct mapped_device *md,
 
 	for (i = 1; i < map->flush_copies; i++)
 		bio_inc_remaining(bio);
-	percpu_ref_get_many(&md->pending, map->flush_copies - 1);
+	dmx_inflight_add(md, map->flush_copies - 1);
 	for (i = 0; i < map->num_targets; i++)
 		for (n = 0; n < map->targets[i].num_flush_bios; n++, k++)
 			dmx_map_clone(md, &map->targets[i], bio, n, !k,
@@ -505,7 +542,7 @@ void dmx_submit_bio(struct bio *bio)
 		/* Resumed meanwhile: map it after all. */
 	}
 	map = rcu_dereference(md->map);
-	percpu_ref_get(&md->pending);
+	dmx_inflight_add(md, 1);
 	rcu_read_unlock();
 
 	dmx_map_bio(md, map, bio);
