@@ -31,6 +31,8 @@
 #define DMX_MAX_IOCTL_SIZE	(64U << 20)
 #define DMX_MAX_TARGETS		1000000U
 
+struct dmx_clone_cache;
+
 /*
  * A table: an array of targets sorted by first sector, covering the
  * device from sector 0 without gaps, and the devices they refer to.
@@ -50,6 +52,7 @@ struct dmx_table {
 	unsigned int per_io_size;	/* aligned target data before each clone */
 	unsigned int flush_copies;	/* clones of each empty flush, in all */
 	struct bio_set clone_set;
+	struct dmx_clone_cache __percpu *clone_cache;	/* dm-bio.c */
 	bool clone_set_ready;
 	struct queue_limits limits;
 	struct dmx_queue_features features;
@@ -198,7 +201,8 @@ void dmx_md_put_live_table(struct mapped_device *md, int idx);
 void dmx_md_drop_table(struct mapped_device *md, struct dmx_table *t);
 
 /* dm-bio.c: the I/O path. */
-int dmx_bio_init_clone_set(struct bio_set *bs, unsigned int per_io_size);
+int dmx_bio_init_clones(struct dmx_table *t);
+void dmx_bio_exit_clones(struct dmx_table *t);
 void dmx_submit_bio(struct bio *bio);
 void dmx_requeue_work(struct work_struct *work);
 void dmx_flush_work(struct work_struct *work);
