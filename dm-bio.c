@@ -260,15 +260,21 @@ static struct bio *dmx_alloc_clone(struct dmx_target *ti, struct bio *bio,
 {
 	struct dmx_table *t = ti->table;
 	struct bio *clone = dmx_clone_cache_pop(t);
+	int r;
 
 	if (clone) {
-		/* Initialising forgets the pool, which the last put needs. */
-		if (unlikely(bio_init_clone(NULL, clone, bio, gfp))) {
-			clone->bi_pool = &t->clone_set;
+		r = bio_init_clone(NULL, clone, bio, gfp);
+		/*
+		 * Initialising forgets the pool, which the last put needs,
+		 * and copies the submitter's REQ_ALLOC_CACHE, which would
+		 * send it to a per-CPU cache our bio_set does not have.
+		 */
+		clone->bi_pool = &t->clone_set;
+		clone->bi_opf &= ~REQ_ALLOC_CACHE;
+		if (unlikely(r)) {
 			bio_put(clone);
 			return NULL;
 		}
-		clone->bi_pool = &t->clone_set;
 	} else {
 		clone = bio_alloc_clone(NULL, bio, gfp, &t->clone_set);
 		if (!clone)
