@@ -334,21 +334,25 @@ bad_module:
 /*
  * Stops all I/O for good: held bios fail, in-flight clones complete.
  * No new bio reaches us once the disk is dead; one already past that
- * check holds its reference after the grace period.
+ * check is counted in flight after the grace period.
  */
 static void dmx_md_kill_io(struct mapped_device *md)
 {
-	/* Completions wake md->wait from now on (dm-bio.c). */
-	set_bit(DMX_MD_DRAINING, &md->flags);
 	if (test_bit(DMX_MD_DISK_ADDED, &md->flags))
 		blk_mark_disk_dead(md->disk);
-	/* Expedited here and below: a command waits, not a bio. */
-	synchronize_rcu_expedited();
 	dmx_fail_deferred(md);
 
+	/*
+	 * Completions wake md->wait from now on (dm-bio.c).  Set under
+	 * suspend_lock, with DEAD: an interrupted suspend clears DRAINING
+	 * as it gives up, and no suspend runs once DEAD is set.
+	 */
 	mutex_lock(&md->suspend_lock);
 	set_bit(DMX_MD_DEAD, &md->flags);
+	set_bit(DMX_MD_DRAINING, &md->flags);
 	mutex_unlock(&md->suspend_lock);
+	/* Expedited here and below: a command waits, not a bio. */
+	synchronize_rcu_expedited();
 	wait_event(md->wait, dmx_md_idle(md));
 
 	flush_workqueue(md->wq);
