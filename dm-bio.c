@@ -12,19 +12,28 @@
  * first sends such an empty flush and runs its data once that has
  * completed.
  *
- * In flight.  Each clone holds one reference on md->pending from its
- * start to its completion; suspend and teardown kill the reference and
- * wait for it to reach zero.  The submitter takes its reference inside
- * an RCU read section that also reads md->map and the BLOCK_IO flag:
- * suspend sets the flag and waits for a grace period, after which
- * every submitter that missed the flag holds its reference.  The
- * reference also keeps the table: it is only swapped once the count is
- * zero.  So the fast path has no shared atomic and no full barrier.
+ * In flight.  Each clone is counted in md->inflight from its start to
+ * its completion, on whatever CPU each happens: per-CPU counts of
+ * clones started and ended, never a shared atomic.  The submitter
+ * counts its start inside an RCU read section that also reads md->map
+ * and the BLOCK_IO flag: suspend and teardown set DMX_MD_DRAINING (and
+ * suspend BLOCK_IO), wait for an expedited grace period, after which
+ * every submitter that missed BLOCK_IO has counted its start, and then
+ * wait until the sums of ends and starts are equal (dmx_md_idle()).  A
+ * completion counts its end and tests DRAINING in an RCU read section
+ * too, so either the drain's grace period waited for it and sees its
+ * end, or it sees DRAINING and wakes the drain.  Extra starts (the
+ * copies of a flush) are only counted by a bio already in flight, so
+ * they never make the sums look equal early.  The count also keeps
+ * the table: it is only swapped once nothing is in flight.  Teardown
+ * needs no grace period of the normal kind, which a percpu_ref's kill
+ * would wait for.
  *
  * Accounting (/proc/diskstats, iostat) counts what the stock dm counts:
  * every piece mapped to a target is one I/O of its own sectors, an
  * empty flush (sent as many times as it has copies) is one I/O of none,
  * and the preflush of a data bio is such an empty flush of its own.
+ * Nothing is counted while the queue's iostats attribute is 0.
  *
  * A bio with REQ_NOWAIT never waits for memory here: what cannot be
  * had at once ends it with BLK_STS_AGAIN, and the submitter retries
@@ -56,10 +65,98 @@ static inline struct dmx_io *dmx_io_of(struct bio *clone)
 	return container_of(clone, struct dmx_io, clone);
 }
 
-int dmx_bio_init_clone_set(struct bio_set *bs, unsigned int per_io_size)
+/*
+ * Clones a table's CPUs keep after their completion, for the next bio
+ * to take without the slab allocator (and without its debugging, where
+ * that is on, which makes the allocation the dearest part of the bio
+ * path).  Each CPU keeps a few, in a list only it touches, with
+ * interrupts off since completions run in any context.
+ */
+#define DMX_CLONE_CACHE_MAX	16
+
+struct dmx_clone_cache {
+	struct bio *free;		/* chained through bi_next */
+	unsigned int nr;
+};
+
+int dmx_bio_init_clones(struct dmx_table *t)
 {
-	return bioset_init(bs, BIO_POOL_SIZE,
-			   per_io_size + offsetof(struct dmx_io, clone), 0);
+	int r;
+
+	t->clone_cache = alloc_percpu(struct dmx_clone_cache);
+	if (!t->clone_cache)
+		return -ENOMEM;
+	r = bioset_init(&t->clone_set, BIO_POOL_SIZE,
+			t->per_io_size + offsetof(struct dmx_io, clone), 0);
+	if (r)
+		free_percpu(t->clone_cache);
+	return r;
+}
+
+/* No I/O is in flight on t any more. */
+void dmx_bio_exit_clones(struct dmx_table *t)
+{
+	struct dmx_clone_cache *cache;
+	struct bio *clone;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		cache = per_cpu_ptr(t->clone_cache, cpu);
+		while ((clone = cache->free)) {
+			cache->free = clone->bi_next;
+			bio_put(clone);
+		}
+	}
+	free_percpu(t->clone_cache);
+	bioset_exit(&t->clone_set);
+}
+
+static struct bio *dmx_clone_cache_pop(struct dmx_table *t)
+{
+	struct dmx_clone_cache *cache;
+	struct bio *clone;
+	unsigned long flags;
+
+	local_irq_save(flags);
+	cache = this_cpu_ptr(t->clone_cache);
+	clone = cache->free;
+	if (clone) {
+		cache->free = clone->bi_next;
+		cache->nr--;
+	}
+	local_irq_restore(flags);
+	return clone;
+}
+
+/*
+ * A clone nobody else holds goes to this CPU's cache, unless that is
+ * full or the bio_set's reserve is short: a submitter may be waiting
+ * there, and only a free to the pool wakes it.
+ */
+static void dmx_free_clone(struct dmx_table *t, struct bio *clone)
+{
+	struct dmx_clone_cache *cache;
+	unsigned long flags;
+
+	if ((bio_flagged(clone, BIO_REFFED) &&
+	     atomic_read(&clone->__bi_cnt) != 1) ||
+	    READ_ONCE(t->clone_set.bio_pool.curr_nr) <
+	    t->clone_set.bio_pool.min_nr) {
+		bio_put(clone);
+		return;
+	}
+	bio_uninit(clone);
+	local_irq_save(flags);
+	cache = this_cpu_ptr(t->clone_cache);
+	if (cache->nr < DMX_CLONE_CACHE_MAX) {
+		clone->bi_next = cache->free;
+		cache->free = clone;
+		cache->nr++;
+		clone = NULL;
+	}
+	local_irq_restore(flags);
+	if (clone)
+		bio_put(clone);
 }
 
 void *dmx_per_io_data(struct bio *clone)
@@ -76,15 +173,44 @@ unsigned int dmx_bio_flush_index(struct bio *clone)
 }
 EXPORT_SYMBOL_GPL(dmx_bio_flush_index);
 
+/* Counts n more clones in flight; only under RCU or for a bio in flight. */
+static inline void dmx_inflight_add(struct mapped_device *md, unsigned int n)
+{
+	this_cpu_add(md->inflight->started, n);
+}
+
 /*
- * Drops a reference on md->pending.  The last one of a killed count
- * wakes the waiter, which may then free md: percpu_ref_put() stays in
- * an RCU read section throughout, and teardown waits for a grace
- * period before freeing.
+ * Counts a clone's end, and wakes a drain that may be waiting for it,
+ * which may then free md: teardown waits for a grace period before it
+ * does, so everything here is in an RCU read section.
  */
 static inline void dmx_pending_put(struct mapped_device *md)
 {
-	percpu_ref_put(&md->pending);
+	rcu_read_lock();
+	this_cpu_inc(md->inflight->ended);
+	if (unlikely(test_bit(DMX_MD_DRAINING, &md->flags)))
+		wake_up(&md->wait);
+	rcu_read_unlock();
+}
+
+/*
+ * True if nothing is in flight; only meaningful once no new bio can be
+ * counted (after a drain's grace period).  The ends are summed first:
+ * every end seen has its start seen after the barrier, so the sums are
+ * only equal when every start counted has ended.
+ */
+bool dmx_md_idle(struct mapped_device *md)
+{
+	unsigned long started = 0, ended = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		ended += READ_ONCE(per_cpu_ptr(md->inflight, cpu)->ended);
+	/* Pairs with the ordering from a clone's start to its end. */
+	smp_mb();
+	for_each_possible_cpu(cpu)
+		started += READ_ONCE(per_cpu_ptr(md->inflight, cpu)->started);
+	return started == ended;
 }
 
 /* Ends bio with status before it got a clone; drops its reference. */
@@ -113,7 +239,7 @@ static void dmx_clone_endio(struct bio *clone)
 	if (io->accounted)
 		dmx_compat_io_acct_end(md->disk->part0, bio_op(orig),
 				       io->acct_sectors, io->acct_start);
-	bio_put(clone);
+	dmx_free_clone(ti->table, clone);
 	bio_endio(orig);
 	dmx_pending_put(md);
 }
@@ -132,17 +258,35 @@ static inline gfp_t dmx_bio_gfp(struct bio *bio)
 static struct bio *dmx_alloc_clone(struct dmx_target *ti, struct bio *bio,
 				   gfp_t gfp)
 {
-	struct bio *clone;
+	struct dmx_table *t = ti->table;
+	struct bio *clone = dmx_clone_cache_pop(t);
+	int r;
 
-	clone = bio_alloc_clone(NULL, bio, gfp, &ti->table->clone_set);
-	if (clone)
-		clone->bi_bdev = bio->bi_bdev;
+	if (clone) {
+		r = bio_init_clone(NULL, clone, bio, gfp);
+		/*
+		 * Initialising forgets the pool, which the last put needs,
+		 * and copies the submitter's REQ_ALLOC_CACHE, which would
+		 * send it to a per-CPU cache our bio_set does not have.
+		 */
+		clone->bi_pool = &t->clone_set;
+		clone->bi_opf &= ~REQ_ALLOC_CACHE;
+		if (unlikely(r)) {
+			bio_put(clone);
+			return NULL;
+		}
+	} else {
+		clone = bio_alloc_clone(NULL, bio, gfp, &t->clone_set);
+		if (!clone)
+			return NULL;
+	}
+	clone->bi_bdev = bio->bi_bdev;
 	return clone;
 }
 
 /*
- * Hands a clone of orig to its target, with a reference on md->pending
- * that its completion drops; orig completes with it.  The clone that
+ * Hands a clone of orig to its target, counted in flight by the caller
+ * until its completion; orig completes with it.  The clone that
  * accounts for the piece of orig it maps says so.
  */
 static void dmx_start_clone(struct mapped_device *md, struct dmx_target *ti,
@@ -155,8 +299,9 @@ static void dmx_start_clone(struct mapped_device *md, struct dmx_target *ti,
 	io->ti = ti;
 	io->orig = orig;
 	io->flush_index = flush_index;
-	io->accounted = account;
-	if (account) {
+	/* Sampled once, so that a toggle of iostats cannot unbalance it. */
+	io->accounted = account && blk_queue_io_stat(md->disk->queue);
+	if (io->accounted) {
 		io->acct_sectors = bio_sectors(clone);
 		io->acct_start = dmx_compat_io_acct_start(md->disk->part0,
 							  bio_op(clone),
@@ -177,7 +322,7 @@ static void dmx_start_clone(struct mapped_device *md, struct dmx_target *ti,
 	}
 }
 
-/* Clones bio whole for ti, passing on the caller's reference. */
+/* Clones bio whole for ti, passing on the caller's count in flight. */
 static void dmx_map_clone(struct mapped_device *md, struct dmx_target *ti,
 			  struct bio *bio, unsigned int flush_index,
 			  bool account, gfp_t gfp)
@@ -225,7 +370,7 @@ static bool dmx_flush_inline(struct mapped_device *md, struct dmx_table *map,
 	 */
 	for (k = 1; k < map->flush_copies; k++)
 		bio_inc_remaining(bio);
-	percpu_ref_get_many(&md->pending, map->flush_copies - 1);
+	dmx_inflight_add(md, map->flush_copies - 1);
 	for (i = 0, k = 0; i < map->num_targets; i++)
 		for (n = 0; n < map->targets[i].num_flush_bios; n++, k++)
 			dmx_start_clone(md, &map->targets[i], clones[k], bio, n,
@@ -286,7 +431,7 @@ static void dmx_flush_one_by_one(struct mapped_device *md,
 
 	for (i = 1; i < map->flush_copies; i++)
 		bio_inc_remaining(bio);
-	percpu_ref_get_many(&md->pending, map->flush_copies - 1);
+	dmx_inflight_add(md, map->flush_copies - 1);
 	for (i = 0; i < map->num_targets; i++)
 		for (n = 0; n < map->targets[i].num_flush_bios; n++, k++)
 			dmx_map_clone(md, &map->targets[i], bio, n, !k,
@@ -503,7 +648,7 @@ void dmx_submit_bio(struct bio *bio)
 		/* Resumed meanwhile: map it after all. */
 	}
 	map = rcu_dereference(md->map);
-	percpu_ref_get(&md->pending);
+	dmx_inflight_add(md, 1);
 	rcu_read_unlock();
 
 	dmx_map_bio(md, map, bio);

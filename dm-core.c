@@ -182,15 +182,6 @@ static void dmx_minor_free(int minor)
 	spin_unlock(&dmx_minor_lock);
 }
 
-/* The last reference of a killed in-flight count: wake whoever waits. */
-static void dmx_pending_released(struct percpu_ref *ref)
-{
-	struct mapped_device *md = container_of(ref, struct mapped_device,
-						pending);
-
-	wake_up(&md->wait);
-}
-
 static int dmx_md_alloc_io(struct mapped_device *md)
 {
 	int r;
@@ -198,14 +189,13 @@ static int dmx_md_alloc_io(struct mapped_device *md)
 	r = init_srcu_struct(&md->map_srcu);
 	if (r)
 		return r;
-	/* Suspend kills it and resume brings it back: keep its counters. */
-	r = percpu_ref_init(&md->pending, dmx_pending_released,
-			    PERCPU_REF_ALLOW_REINIT, GFP_KERNEL);
-	if (r)
+	r = -ENOMEM;
+	md->inflight = alloc_percpu(struct dmx_inflight);
+	if (!md->inflight)
 		goto bad_srcu;
 	r = bioset_init(&md->flush_set, BIO_POOL_SIZE, 0, 0);
 	if (r)
-		goto bad_pending;
+		goto bad_inflight;
 	r = -ENOMEM;
 	md->wq = alloc_workqueue("kdmxd/%d", WQ_MEM_RECLAIM, 0, md->minor);
 	if (!md->wq)
@@ -214,8 +204,8 @@ static int dmx_md_alloc_io(struct mapped_device *md)
 
 bad_flush:
 	bioset_exit(&md->flush_set);
-bad_pending:
-	percpu_ref_exit(&md->pending);
+bad_inflight:
+	free_percpu(md->inflight);
 bad_srcu:
 	cleanup_srcu_struct(&md->map_srcu);
 	return r;
@@ -225,7 +215,7 @@ static void dmx_md_free_io(struct mapped_device *md)
 {
 	destroy_workqueue(md->wq);
 	bioset_exit(&md->flush_set);
-	percpu_ref_exit(&md->pending);
+	free_percpu(md->inflight);
 	cleanup_srcu_struct(&md->map_srcu);
 }
 
@@ -344,23 +334,26 @@ bad_module:
 /*
  * Stops all I/O for good: held bios fail, in-flight clones complete.
  * No new bio reaches us once the disk is dead; one already past that
- * check holds its reference after the grace period.
+ * check is counted in flight after the grace period.
  */
 static void dmx_md_kill_io(struct mapped_device *md)
 {
 	if (test_bit(DMX_MD_DISK_ADDED, &md->flags))
 		blk_mark_disk_dead(md->disk);
-	/* Expedited here and below: a command waits, not a bio. */
-	synchronize_rcu_expedited();
 	dmx_fail_deferred(md);
 
+	/*
+	 * Completions wake md->wait from now on (dm-bio.c).  Set under
+	 * suspend_lock, with DEAD: an interrupted suspend clears DRAINING
+	 * as it gives up, and no suspend runs once DEAD is set.
+	 */
 	mutex_lock(&md->suspend_lock);
 	set_bit(DMX_MD_DEAD, &md->flags);
-	/* A suspended device's count is killed, and zero, already. */
-	if (!percpu_ref_is_dying(&md->pending))
-		percpu_ref_kill(&md->pending);
+	set_bit(DMX_MD_DRAINING, &md->flags);
 	mutex_unlock(&md->suspend_lock);
-	wait_event(md->wait, percpu_ref_is_zero(&md->pending));
+	/* Expedited here and below: a command waits, not a bio. */
+	synchronize_rcu_expedited();
+	wait_event(md->wait, dmx_md_idle(md));
 
 	flush_workqueue(md->wq);
 	dmx_fail_deferred(md);
@@ -407,7 +400,7 @@ void dmx_md_destroy(struct mapped_device *md)
 
 	dmx_minor_free(md->minor);
 	put_disk(md->disk);
-	/* The last put of pending may still be inside its RCU section. */
+	/* The last completion may still be inside its RCU section. */
 	synchronize_rcu_expedited();
 	dmx_md_free_io(md);
 	kfree(md);

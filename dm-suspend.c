@@ -31,36 +31,32 @@ static void dmx_hold_io(struct mapped_device *md)
 	spin_unlock_irq(&md->deferred_lock);
 }
 
+/* Completions wake md->wait from now on. */
 static void dmx_block_io(struct mapped_device *md)
 {
+	set_bit(DMX_MD_DRAINING, &md->flags);
 	dmx_hold_io(md);
 	/*
-	 * Every submitter that missed the flag holds its reference after
-	 * this; expedited, since new I/O is held while it runs.
+	 * Every submitter that missed the flag has counted itself in
+	 * flight after this; expedited, since new I/O is held while it
+	 * runs.
 	 */
 	synchronize_rcu_expedited();
 }
 
-/*
- * The in-flight count goes back to percpu first (if a drain killed it),
- * then bios flow.
- */
 static void dmx_unblock_io(struct mapped_device *md)
 {
-	if (percpu_ref_is_dying(&md->pending))
-		percpu_ref_resurrect(&md->pending);
+	clear_bit(DMX_MD_DRAINING, &md->flags);
 	spin_lock_irq(&md->deferred_lock);
 	clear_bit(DMX_MD_BLOCK_IO, &md->flags);
 	spin_unlock_irq(&md->deferred_lock);
 	queue_work(md->wq, &md->requeue_work);
 }
 
-/* Kills the in-flight count and waits for the I/O it counts. */
+/* Waits for the I/O in flight; DRAINING stays set until resume. */
 static int dmx_wait_for_idle(struct mapped_device *md)
 {
-	percpu_ref_kill(&md->pending);
-	return wait_event_interruptible(md->wait,
-					percpu_ref_is_zero(&md->pending));
+	return wait_event_interruptible(md->wait, dmx_md_idle(md));
 }
 
 static int dmx_freeze_fs(struct mapped_device *md)

@@ -76,7 +76,7 @@ void dmx_table_destroy(struct dmx_table *t)
 	}
 
 	if (t->clone_set_ready)
-		bioset_exit(&t->clone_set);
+		dmx_bio_exit_clones(t);
 	kvfree(t->targets);
 	kfree(t);
 }
@@ -542,7 +542,7 @@ int dmx_table_complete(struct dmx_table *t)
 	}
 	t->per_io_size = ALIGN(per_io, __alignof__(long long));
 
-	r = dmx_bio_init_clone_set(&t->clone_set, t->per_io_size);
+	r = dmx_bio_init_clones(t);
 	if (r)
 		return r;
 	t->clone_set_ready = true;

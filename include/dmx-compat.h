@@ -305,11 +305,18 @@ static inline int dmx_compat_boot_devt(const char *name, int lookup_err,
 	return *dev ? 0 : -ENODEV;
 }
 
+/*
+ * I/O statistics are kept and iostats reads 1, as on 6.12, so that
+ * writing 0 there turns them off (6.1's dm reads 0 and counts anyway).
+ */
 static inline struct gendisk *dmx_compat_alloc_disk(void)
 {
 	struct gendisk *disk = blk_alloc_disk(NUMA_NO_NODE);
 
-	return disk ? disk : ERR_PTR(-ENOMEM);
+	if (!disk)
+		return ERR_PTR(-ENOMEM);
+	blk_queue_flag_set(QUEUE_FLAG_IO_STAT, disk->queue);
+	return disk;
 }
 
 static inline int dmx_compat_blk_open(struct block_device *bdev, fmode_t mode)

@@ -14,7 +14,7 @@
 #include <linux/hdreg.h>
 #include <linux/kobject.h>
 #include <linux/mutex.h>
-#include <linux/percpu-refcount.h>
+#include <linux/percpu.h>
 #include <linux/srcu.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -30,6 +30,8 @@
  */
 #define DMX_MAX_IOCTL_SIZE	(64U << 20)
 #define DMX_MAX_TARGETS		1000000U
+
+struct dmx_clone_cache;
 
 /*
  * A table: an array of targets sorted by first sector, covering the
@@ -50,6 +52,7 @@ struct dmx_table {
 	unsigned int per_io_size;	/* aligned target data before each clone */
 	unsigned int flush_copies;	/* clones of each empty flush, in all */
 	struct bio_set clone_set;
+	struct dmx_clone_cache __percpu *clone_cache;	/* dm-bio.c */
 	bool clone_set_ready;
 	struct queue_limits limits;
 	struct dmx_queue_features features;
@@ -71,6 +74,17 @@ enum {
 	DMX_MD_DEFERRED_REMOVE,	/* remove on last close */
 	DMX_MD_DISK_ADDED,	/* dm-N is visible: a table was loaded once */
 	DMX_MD_DEAD,		/* torn down: never suspended or resumed again */
+	DMX_MD_DRAINING,	/* a drain waits on md->wait for idle */
+};
+
+/*
+ * Clones started and ended on one CPU.  A clone may end on another CPU
+ * than it started on: only the sums over all CPUs mean anything, and
+ * only their difference, the I/O in flight.
+ */
+struct dmx_inflight {
+	unsigned long started;
+	unsigned long ended;
 };
 
 struct dmx_cell;
@@ -104,19 +118,20 @@ struct mapped_device {
 	struct mutex disk_lock;
 	/*
 	 * The active table.  The bio path reads it under RCU and then
-	 * holds a reference on pending, which keeps it; commands read it
-	 * under map_srcu, since they may sleep.
+	 * counts itself in flight, which keeps it; commands read it under
+	 * map_srcu, since they may sleep.
 	 */
 	struct dmx_table __rcu *map;
 	struct srcu_struct map_srcu;
 
 	/*
-	 * One reference per clone in flight (and per flush waiting for
-	 * the worker to clone it); percpu while I/O flows.  Suspend and
-	 * teardown kill it, under suspend_lock, and wait on md->wait for
-	 * zero; resume brings it back.
+	 * One count per clone in flight (and per flush waiting for the
+	 * worker to clone it).  Suspend and teardown set DMX_MD_DRAINING,
+	 * wait for a grace period and then on md->wait until
+	 * dmx_md_idle(); completions wake them (dm-bio.c says why that is
+	 * enough).
 	 */
-	struct percpu_ref pending;
+	struct dmx_inflight __percpu *inflight;
 	wait_queue_head_t wait;
 
 	/*
@@ -186,11 +201,13 @@ void dmx_md_put_live_table(struct mapped_device *md, int idx);
 void dmx_md_drop_table(struct mapped_device *md, struct dmx_table *t);
 
 /* dm-bio.c: the I/O path. */
-int dmx_bio_init_clone_set(struct bio_set *bs, unsigned int per_io_size);
+int dmx_bio_init_clones(struct dmx_table *t);
+void dmx_bio_exit_clones(struct dmx_table *t);
 void dmx_submit_bio(struct bio *bio);
 void dmx_requeue_work(struct work_struct *work);
 void dmx_flush_work(struct work_struct *work);
 void dmx_fail_deferred(struct mapped_device *md);
+bool dmx_md_idle(struct mapped_device *md);
 
 /* dm-suspend.c: suspend, resume and table swap. */
 #define DMX_SUSPEND_LOCKFS	(1U << 0)

@@ -27,6 +27,8 @@
 #                              io,snapshot,control,hooks (all)
 #   dmx.bench_hooks=LIST       comma-separated subset of the hooks,
 #                              e.g. thin (all)
+#   dmx.bench_layouts=LIST     the io section's layouts, a subset of
+#                              linear,striped2,striped4 (all)
 #
 # Output: a TAP line per figure, and the table as "# md: " lines, which
 # tests/bench/results.sh turns into bench/RESULTS.md on the host.

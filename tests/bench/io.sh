@@ -18,6 +18,9 @@
 # 4 KiB random reads on the null_blk device it maps.
 
 IO_SECTORS=131072	# 64 MiB per device
+# dmx.bench_layouts=LIST: a subset of linear,striped2,striped4 (all),
+# for quicker runs while profiling one of them.
+IO_LAYOUTS=$(setting layouts linear,striped2,striped4 | tr , ' ')
 
 # io_devices BACKING COUNT: the first COUNT devices of a backing.
 io_devices() {
@@ -113,7 +116,7 @@ io_engine() {
 bench_io() {
 	if [ "$IMPL" != raw ]; then
 		for _b in brd null; do
-			for _l in linear striped2 striped4; do
+			for _l in $IO_LAYOUTS; do
 				echo "create bench-$_l-$_b $(io_table "$_l" "$_b")"
 			done
 		done | dm_setup || return 1
@@ -122,7 +125,7 @@ bench_io() {
 		"runtime=$RUNTIME" "ramp_time=$RAMP" group_reporting=1 \
 		randrepeat=0 norandommap=1
 	for _b in brd null; do
-		for _l in linear striped2 striped4; do
+		for _l in $IO_LAYOUTS; do
 			io_jobs "$_l" "$_b"
 		done
 	done
@@ -135,7 +138,7 @@ bench_io() {
 	fio_run
 	[ "$IMPL" = raw ] && return 0
 	for _b in brd null; do
-		for _l in linear striped2 striped4; do
+		for _l in $IO_LAYOUTS; do
 			echo "remove bench-$_l-$_b"
 		done
 	done | dm_setup

@@ -194,6 +194,50 @@ TEST_F(stats, stat_counts_discards)
 	EXPECT_EQ(1024, after.discard_sectors - before.discard_sectors);
 }
 
+/* Writes value to /sys/block/<dev>/queue/iostats. */
+static int set_iostats(int ctl, const char *name, const char *value)
+{
+	uint64_t dev = dmx_dev_of(ctl, name);
+	char path[96];
+	FILE *file;
+	int r = 0;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/queue/iostats",
+		 dmx_dev_major(dev), dmx_dev_minor(dev));
+	file = fopen(path, "w");
+	if (!file)
+		return -errno;
+	if (fputs(value, file) < 0)
+		r = -EIO;
+	if (fclose(file))
+		r = -errno;
+	return r;
+}
+
+/* iostats 0 stops the counting, as on any disk; 1 starts it again. */
+TEST_F(stats, stat_counts_nothing_while_iostats_is_off)
+{
+	struct disk_stat before, off, on;
+	char name[DM_NAME_LEN];
+
+	if (dmx_is_stock() && dmx_kernel_series() < 605)
+		SKIP(return, "6.1's dm counts whatever iostats says");
+	ASSERT_EQ(0, create_on_ram(self->fd, name, "iostats", 8192));
+	ASSERT_EQ(0, set_iostats(self->fd, name, "0"));
+	ASSERT_EQ(0, read_stat(self->fd, name, &before));
+	ASSERT_EQ(0, direct_io(self->fd, name, false, 0, 4096, 8));
+	ASSERT_EQ(0, direct_io(self->fd, name, true, 0, 4096, 8));
+	ASSERT_EQ(0, read_stat(self->fd, name, &off));
+	ASSERT_EQ(0, set_iostats(self->fd, name, "1"));
+	ASSERT_EQ(0, direct_io(self->fd, name, false, 0, 4096, 4));
+	ASSERT_EQ(0, read_stat(self->fd, name, &on));
+
+	EXPECT_EQ(0, off.reads - before.reads);
+	EXPECT_EQ(0, off.writes - before.writes);
+	EXPECT_EQ(4, on.reads - off.reads);
+	EXPECT_EQ(32, on.read_sectors - off.read_sectors);
+}
+
 static long read_upper(void *p)
 {
 	return dmx_direct_io(p);
