@@ -187,6 +187,13 @@ static inline void dmx_inflight_add(struct mapped_device *md, unsigned int n)
 static inline void dmx_pending_put(struct mapped_device *md)
 {
 	rcu_read_lock();
+	/*
+	 * Whoever sees this end must see the start it ends (counted
+	 * before the clone was submitted, maybe on another CPU): pairs
+	 * with the barrier in dmx_md_idle().  A per-CPU increment is no
+	 * atomic and orders nothing by itself, on any architecture.
+	 */
+	smp_mb();
 	this_cpu_inc(md->inflight->ended);
 	if (unlikely(test_bit(DMX_MD_DRAINING, &md->flags)))
 		wake_up(&md->wait);
@@ -206,7 +213,7 @@ bool dmx_md_idle(struct mapped_device *md)
 
 	for_each_possible_cpu(cpu)
 		ended += READ_ONCE(per_cpu_ptr(md->inflight, cpu)->ended);
-	/* Pairs with the ordering from a clone's start to its end. */
+	/* Pairs with the barrier before each end (dmx_pending_put()). */
 	smp_mb();
 	for_each_possible_cpu(cpu)
 		started += READ_ONCE(per_cpu_ptr(md->inflight, cpu)->started);
