@@ -132,15 +132,19 @@ linux_source_unpack() {
 # results) to the file RESULTS.  The guest's command line is CMDLINE after
 # the settings every run has: an Oops panics, and the panic powers the VM
 # off (panic=-1 with -no-reboot), since after an Oops the kernel holds dead
-# locks and going on only wastes the time limit.  --foreground keeps qemu
-# in the terminal's process group, so ^C stops it.
+# locks and going on only wastes the time limit.  Slab debugging
+# (slub_debug=FZPU: red zones, poisoning, sanity checks) is on unless
+# VM_SLUB_DEBUG says otherwise (run.sh's bench mode sets it empty: it
+# costs every slab allocation a stack trace, which is not what a
+# production kernel measures).  --foreground keeps qemu in the
+# terminal's process group, so ^C stops it.
 #
 # It execs qemu (or timeout): call it in a subshell, e.g. (vm_qemu ...) &,
 # whose pid is then qemu's.
 vm_qemu() {
 	vq_timeout=$1
 	vq_initrd=$2
-	vq_cmdline="console=ttyS0 loglevel=5 panic=-1 oops=panic slub_debug=FZPU $3"
+	vq_cmdline="console=ttyS0 loglevel=5 panic=-1 oops=panic ${VM_SLUB_DEBUG-slub_debug=FZPU} $3"
 	vq_console=$4
 	vq_results=$5
 	shift 5
