@@ -289,7 +289,7 @@ read_failing_on_primary_is_served_by_other_leg() {
 
 # writes_in_flight NAME: writes NAME has begun and not completed.
 writes_in_flight() {
-	awk '{ print $2 }' "/sys/block/$(basename "$(readlink -f /dev/mapper/"$1")")/inflight"
+	awk '{ print $2 }' "/sys/dev/block/$(devno /dev/mapper/"$1")/inflight"
 }
 
 # until_status NAME FIELD VALUE: true once field FIELD of NAME's status
@@ -356,6 +356,18 @@ write_is_held_untried_while_log_has_failed_with_handle_errors() {
 	[ $untried = 1 ] || { echo "a leg had the write while the log was failed"; return 1; }
 }
 
+# With keep_log a write that the failed log cannot cover fails at
+# once instead of being held.
+write_fails_while_log_has_failed_with_keep_log() {
+	log_failing_mirror 2 handle_errors keep_log || return 1
+	pattern fk 0 8 >"$SCEN_TMP/w" || return 1
+	if put "$SCEN_TMP/w" /dev/mapper/m 256 4096 direct >/dev/null; then
+		echo "the write succeeded"
+		return 1
+	fi
+	want_eq "log char" "$(dmsetup status m | cut -d' ' -f13)" D
+}
+
 write_goes_on_while_log_has_failed_without_handle_errors() {
 	log_failing_mirror || return 1
 	pattern fn 0 8 >"$SCEN_TMP/w" &&
@@ -392,6 +404,7 @@ check_each load_refuses_region_size_not_power_of_two \
 	suspend_with_failed_leg_does_not_hang \
 	write_to_failed_leg_is_held_with_handle_errors \
 	write_is_held_untried_while_log_has_failed_with_handle_errors \
+	write_fails_while_log_has_failed_with_keep_log \
 	write_goes_on_while_log_has_failed_without_handle_errors
 check_each disk_log_of_dmx_is_read_by_stock disk_log_of_stock_is_read_by_dmx
 switch_to dmx
