@@ -3,29 +3,39 @@
  * The mirror's worker: every write, flush and discard, read retries
  * and the background resync, one pass at a time in this order:
  *
+ *  0. while a suspend is under way, the writes held (below) go;
  *  1. writes whose leg clones have all ended: a failed leg is marked
  *     and its region goes out of sync; the region's pending count
  *     drops, and an idle region in sync is noted for cleaning;
+ *     with handle_errors a write that failed on a leg is held until
+ *     the table is replaced, as in Linux (dmeventd repairs the mirror
+ *     meanwhile);
  *  2. reads that failed on a leg go to another leg in sync, if any;
  *  3. resynced regions come into sync and release the writes they
  *     held (a region is never written while it is being copied);
  *  4. new writes count in their region, which is marked dirty in the
  *     log if it was clean, then one log flush for all of them, and
- *     only then does each write go to every leg at once;
+ *     only then does each write go to every leg at once (with
+ *     handle_errors, none while the log has failed: they are held);
  *  5. regions noted in 1 or 3 are marked clean, after a cache flush of
  *     every leg when the log persists (a clean bit on disk must never
  *     cover data still in a leg's cache);
  *  6. the resync starts on the next regions out of sync, each once its
  *     writes in flight have ended.
  *
- * Region state (pending counts, the log, the resync slots) belongs to
- * the worker alone, so it needs no lock; completions only hand bios
- * over through the lists under ms->lock.
+ * Region state (the log, the resync slots, the held writes and the
+ * failure flags) belongs to the worker alone, so it needs no lock;
+ * completions hand failed writes and reads over through the lists under
+ * ms->lock.  A write that every leg took completes in its last leg's
+ * completion, which drops the region's pending count and, for a
+ * persistent log, notes the region for cleaning once it is idle.
  */
 #include <linux/bio.h>
 #include <linux/blkdev.h>
 
 #include "dmx-mirror.h"
+
+static void mirror_write_legs(struct mirror_set *ms, struct bio *bio);
 
 void mirror_wake(struct mirror_set *ms)
 {
@@ -65,6 +75,7 @@ void mirror_fail_leg(struct mirror_set *ms, unsigned int leg,
 	unsigned int i;
 
 	atomic_inc(&m->error_count);
+	ms->leg_failed = true;
 	if (test_and_set_bit(type, &m->errors))
 		return;
 	pr_err(MIRROR_PREFIX "leg %s failed (%s)\n", m->dev->name,
@@ -108,21 +119,166 @@ void mirror_map_to_leg(struct mirror_set *ms, struct bio *bio,
 			(bio->bi_iter.bi_sector - ms->ti->begin);
 }
 
-/* 1. Writes that have ended on every leg. */
-
 static bool mirror_counts_region(struct bio *bio)
 {
 	return bio_op(bio) == REQ_OP_WRITE && bio_sectors(bio);
 }
 
-static void mirror_note_idle(struct mirror_set *ms, dmx_region_t region)
+/*
+ * Any context; true if the region was noted.  A core log forgets
+ * everything at the next activation, so its regions stay dirty:
+ * cleaning them would only cost a pass of the worker per write.  The
+ * worker checks the region again before it cleans it.
+ */
+static bool mirror_note_idle(struct mirror_set *ms, dmx_region_t region)
 {
-	if (ms->pending[region] || !dmx_rlog_in_sync(ms->log, region) ||
+	if (!dmx_rlog_persistent(ms->log) || atomic_read(&ms->pending[region]) ||
+	    !dmx_rlog_in_sync(ms->log, region) ||
 	    dmx_rlog_is_clean(ms->log, region))
-		return;
-	__set_bit(region, ms->to_clean);
-	ms->any_to_clean = true;
+		return false;
+	set_bit(region, ms->to_clean);
+	/* The worker clears the flag before it looks at the bits. */
+	smp_mb__before_atomic();
+	atomic_set(&ms->any_to_clean, 1);
+	return true;
 }
+
+/*
+ * The pending count of a write's region drops.  From a completion, the
+ * worker is woken if the region is to be cleaned or may have a resync
+ * waiting for it: the fully ordered decrement and the worker's clearing
+ * of the sync bit before it looks at the count pair up.
+ */
+static void mirror_drop_pending(struct mirror_set *ms, dmx_region_t region,
+				bool from_completion)
+{
+	bool noted;
+
+	if (!atomic_dec_and_test(&ms->pending[region]))
+		return;
+	noted = mirror_note_idle(ms, region);
+	if (from_completion && (noted || !dmx_rlog_in_sync(ms->log, region)))
+		mirror_wake(ms);
+}
+
+/* The write no longer counts in its region (out of sync if a leg failed). */
+static void mirror_end_accounting(struct mirror_set *ms, struct bio *bio,
+				  bool out_of_sync)
+{
+	struct mirror_io *io = dmx_per_io_data(bio);
+	dmx_region_t region;
+
+	if (!io->accounted)
+		return;
+	io->accounted = false;
+	region = mirror_region(ms, bio);
+	if (out_of_sync) {
+		dmx_rlog_set_in_sync(ms->log, region, false);
+		ms->in_sync = false;
+	}
+	mirror_drop_pending(ms, region, false);
+}
+
+/* Held writes. */
+
+static void mirror_complete(struct mirror_set *ms, struct bio *bio,
+			    blk_status_t status)
+{
+	struct mirror_io *io = dmx_per_io_data(bio);
+
+	mirror_end_accounting(ms, bio, false);
+	io->final = true;
+	bio->bi_status = status;
+	bio_endio(bio);
+}
+
+/*
+ * The table is being replaced.  Linux gives held writes back to its
+ * core for the next table (noflush suspend) or fails them; dmx's core
+ * takes nothing back, so a write the legs alive took completes, and
+ * one never tried goes to the legs now, as the next table would send
+ * it.
+ */
+static void mirror_release(struct mirror_set *ms, struct bio *bio)
+{
+	struct mirror_io *io = dmx_per_io_data(bio);
+
+	if (io->attempted)
+		mirror_complete(ms, bio, BLK_STS_OK);
+	else
+		mirror_write_legs(ms, bio);
+}
+
+static void mirror_hold(struct mirror_set *ms, struct bio *bio)
+{
+	if (READ_ONCE(ms->suspending))
+		mirror_release(ms, bio);
+	else
+		bio_list_add(&ms->holds, bio);
+}
+
+static void mirror_release_holds(struct mirror_set *ms)
+{
+	struct bio *bio;
+
+	while ((bio = bio_list_pop(&ms->holds)))
+		mirror_release(ms, bio);
+}
+
+static bool mirror_any_leg_alive(struct mirror_set *ms)
+{
+	unsigned int i;
+
+	for (i = 0; i < ms->nr_legs; i++)
+		if (!mirror_leg_dead(&ms->legs[i]))
+			return true;
+	return false;
+}
+
+/*
+ * A write that failed on a leg, or that was not tried (see
+ * mirror_held_back()), as Linux settles it: an error if no leg has it
+ * or keep_log lost its log; held for userland (dmeventd's repair) with
+ * handle_errors; else it stands on the legs that took it.
+ */
+static void mirror_settle_failed(struct mirror_set *ms, struct bio *bio)
+{
+	struct mirror_io *io = dmx_per_io_data(bio);
+	bool lost = io->attempted ? hweight_long(io->failed) == ms->nr_legs :
+				    !mirror_any_leg_alive(ms);
+
+	if (lost || (ms->keep_log && ms->log_failed))
+		mirror_complete(ms, bio, BLK_STS_IOERR);
+	else if (ms->handle_errors && !ms->keep_log)
+		mirror_hold(ms, bio);
+	else
+		mirror_complete(ms, bio, BLK_STS_OK);
+}
+
+/*
+ * With handle_errors nothing is written while the log has failed (a
+ * dirty mark it lost would let a crash skip the resync), nor, once a
+ * leg has failed, to a region out of sync; flushes and discards count
+ * as in sync.
+ */
+static bool mirror_held_back(struct mirror_set *ms, struct bio *bio)
+{
+	if (!ms->handle_errors)
+		return false;
+	if (!mirror_counts_region(bio) ||
+	    dmx_rlog_in_sync(ms->log, mirror_region(ms, bio)))
+		return ms->log_failed;
+	return ms->leg_failed && !ms->keep_log;
+}
+
+/* A log that fails stays failed for this table, as in Linux. */
+static void mirror_flush_log(struct mirror_set *ms)
+{
+	if (dmx_rlog_flush(ms->log))
+		ms->log_failed = true;
+}
+
+/* 1. Writes that have ended on every leg. */
 
 static void mirror_end_write(struct mirror_set *ms, struct bio *bio)
 {
@@ -135,25 +291,13 @@ static void mirror_end_write(struct mirror_set *ms, struct bio *bio)
 			if (test_bit(i, &io->failed))
 				mirror_fail_leg(ms, i, bio_sectors(bio) ?
 						MIRROR_ERR_WRITE : MIRROR_ERR_FLUSH);
-	if (io->accounted) {
-		dmx_region_t region = mirror_region(ms, bio);
-
-		if (io->failed) {
-			dmx_rlog_set_in_sync(ms->log, region, false);
-			ms->in_sync = false;
-		}
-		ms->pending[region]--;
-		mirror_note_idle(ms, region);
-	}
-	/* Written to at least one leg is written: the others are noted. */
-	if (discard && io->failed)
-		bio->bi_status = BLK_STS_NOTSUPP;
-	else if (hweight_long(io->failed) == ms->nr_legs)
-		bio->bi_status = BLK_STS_IOERR;
+	mirror_end_accounting(ms, bio, io->failed);
+	if (!io->failed)
+		mirror_complete(ms, bio, BLK_STS_OK);
+	else if (discard)
+		mirror_complete(ms, bio, BLK_STS_NOTSUPP);
 	else
-		bio->bi_status = BLK_STS_OK;
-	io->final = true;
-	bio_endio(bio);
+		mirror_settle_failed(ms, bio);
 }
 
 /* 2. Read retries. */
@@ -311,6 +455,7 @@ static void mirror_all_in_sync(struct mirror_set *ms)
 		return;
 	/* As Linux does: a mirror whole again forgets its legs' errors. */
 	ms->in_sync = true;
+	ms->leg_failed = false;
 	for (i = 0; i < ms->nr_legs; i++) {
 		ms->legs[i].errors = 0;
 		atomic_set(&ms->legs[i].error_count, 0);
@@ -331,7 +476,7 @@ static void mirror_resync(struct mirror_set *ms)
 		if (slot->state == MIRROR_SLOT_FREE)
 			mirror_fill_slot(ms, slot);
 		if (slot->state == MIRROR_SLOT_QUIESCING &&
-		    !ms->pending[slot->region])
+		    !atomic_read(&ms->pending[slot->region]))
 			mirror_start_copy(ms, slot);
 	}
 }
@@ -349,8 +494,20 @@ static void mirror_leg_endio(struct bio *clone)
 	if (clone->bi_status)
 		set_bit(lio->leg, &io->failed);
 	bio_put(clone);
-	if (atomic_dec_and_test(&io->legs_left))
+	if (!atomic_dec_and_test(&io->legs_left))
+		return;
+	/* The worker marks failed legs and settles the write. */
+	if (io->failed) {
 		mirror_queue(ms, &ms->completed, parent);
+		return;
+	}
+	if (io->accounted) {
+		io->accounted = false;
+		mirror_drop_pending(ms, mirror_region(ms, parent), true);
+	}
+	io->final = true;
+	parent->bi_status = BLK_STS_OK;
+	bio_endio(parent);
 }
 
 /*
@@ -364,6 +521,7 @@ static void mirror_write_legs(struct mirror_set *ms, struct bio *bio)
 	unsigned int i;
 
 	io->failed = 0;
+	io->attempted = true;
 	atomic_set(&io->legs_left, ms->nr_legs);
 	for (i = 0; i < ms->nr_legs; i++) {
 		struct mirror_leg *m = &ms->legs[i];
@@ -393,6 +551,8 @@ static void mirror_admit_write(struct mirror_set *ms, struct bio *bio,
 	struct mirror_slot *slot;
 
 	io->accounted = false;
+	io->attempted = false;
+	io->failed = 0;
 	io->final = false;
 	if (mirror_counts_region(bio)) {
 		region = mirror_region(ms, bio);
@@ -401,7 +561,7 @@ static void mirror_admit_write(struct mirror_set *ms, struct bio *bio,
 			bio_list_add(&slot->parked, bio);
 			return;
 		}
-		ms->pending[region]++;
+		atomic_inc(&ms->pending[region]);
 		io->accounted = true;
 		if (dmx_rlog_is_clean(ms->log, region)) {
 			dmx_rlog_mark_dirty(ms->log, region);
@@ -413,7 +573,7 @@ static void mirror_admit_write(struct mirror_set *ms, struct bio *bio,
 
 /*
  * A log that cannot be written is reported (status D/F, an event);
- * writes go on, as the copies still agree.
+ * without handle_errors writes go on, as the copies still agree.
  */
 static void mirror_start_writes(struct mirror_set *ms, struct bio_list *writes)
 {
@@ -424,9 +584,13 @@ static void mirror_start_writes(struct mirror_set *ms, struct bio_list *writes)
 	while ((bio = bio_list_pop(writes)))
 		mirror_admit_write(ms, bio, &ready, &log_flush);
 	if (log_flush)
-		dmx_rlog_flush(ms->log);
-	while ((bio = bio_list_pop(&ready)))
-		mirror_write_legs(ms, bio);
+		mirror_flush_log(ms);
+	while ((bio = bio_list_pop(&ready))) {
+		if (mirror_held_back(ms, bio))
+			mirror_settle_failed(ms, bio);
+		else
+			mirror_write_legs(ms, bio);
+	}
 }
 
 /* 5. Cleaning. */
@@ -456,21 +620,24 @@ static void mirror_clean_regions(struct mirror_set *ms)
 {
 	unsigned long region;
 
-	if (!ms->any_to_clean)
+	if (!atomic_xchg(&ms->any_to_clean, 0))
 		return;
-	ms->any_to_clean = false;
-	if (dmx_rlog_persistent(ms->log) && mirror_flush_legs(ms)) {
-		bitmap_zero(ms->to_clean, ms->nr_regions);
+	if (mirror_flush_legs(ms)) {
+		for_each_set_bit(region, ms->to_clean, ms->nr_regions)
+			clear_bit(region, ms->to_clean);
 		dmx_rlog_mark_all_dirty(ms->log);
-		dmx_rlog_flush(ms->log);
+		mirror_flush_log(ms);
 		return;
 	}
 	for_each_set_bit(region, ms->to_clean, ms->nr_regions) {
-		__clear_bit(region, ms->to_clean);
-		if (!ms->pending[region] && dmx_rlog_in_sync(ms->log, region))
+		if (!test_and_clear_bit(region, ms->to_clean))
+			continue;
+		if (!atomic_read(&ms->pending[region]) &&
+		    dmx_rlog_in_sync(ms->log, region) &&
+		    !dmx_rlog_is_clean(ms->log, region))
 			dmx_rlog_mark_clean(ms->log, region);
 	}
-	dmx_rlog_flush(ms->log);
+	mirror_flush_log(ms);
 }
 
 void mirror_work(struct work_struct *work)
@@ -479,6 +646,8 @@ void mirror_work(struct work_struct *work)
 	struct bio_list bios = BIO_EMPTY_LIST;
 	struct bio *bio;
 
+	if (READ_ONCE(ms->suspending))
+		mirror_release_holds(ms);
 	mirror_take(ms, &ms->completed, &bios);
 	while ((bio = bio_list_pop(&bios)))
 		mirror_end_write(ms, bio);

@@ -16,9 +16,13 @@
  * default leg to the others in the background.
  *
  * A leg whose write fails is marked D (F for a flush) and an event is
- * raised; writes go on to the legs left, and succeed while one leg
- * takes them.  Unlike Linux with handle_errors, such writes are not
- * held until the table is replaced: they complete at once.
+ * raised.  Without handle_errors writes go on to the legs left, and
+ * succeed while one leg takes them.  With it, as in Linux, a write that
+ * failed on a leg, and every write while the log has failed, is held
+ * until the next suspend (userland replaces the table meanwhile); dmx's
+ * core cannot requeue a bio into the next table as Linux's does on a
+ * noflush suspend, so the suspend completes such writes instead: those
+ * the legs alive took as done, those never tried once written then.
  */
 #include <linux/log2.h>
 #include <linux/module.h>
@@ -137,7 +141,9 @@ static struct mirror_set *mirror_alloc(struct dmx_target *ti,
 	bio_list_init(&ms->queued);
 	bio_list_init(&ms->completed);
 	bio_list_init(&ms->retries);
+	bio_list_init(&ms->holds);
 	atomic_set(&ms->copies, 0);
+	atomic_set(&ms->any_to_clean, 0);
 	init_waitqueue_head(&ms->copies_wait);
 	for (i = 0; i < MIRROR_RECOVERY_SLOTS; i++) {
 		ms->slots[i].ms = ms;

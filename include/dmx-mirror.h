@@ -75,13 +75,29 @@ struct mirror_set {
 	struct bio_set leg_set;		/* the per-leg clones of a write */
 	struct dmx_copier *copier;
 
+	/*
+	 * Writes in flight per region: raised by the worker only, dropped
+	 * by the worker or by a write's last leg completion, so a count
+	 * the worker sees at zero stays zero until it raises it.
+	 */
+	atomic_t *pending;
+	/* Idle regions to mark clean (atomic bit ops), and whether any. */
+	unsigned long *to_clean;
+	atomic_t any_to_clean;
+
 	/* The worker's own, and the suspend path's while it is idle. */
-	u32 *pending;			/* writes in flight per region */
-	unsigned long *to_clean;	/* idle regions to mark clean */
-	bool any_to_clean;
 	dmx_region_t cursor;		/* next region the resync looks at */
 	bool in_sync;			/* all regions were, at last look */
 	struct mirror_slot slots[MIRROR_RECOVERY_SLOTS];
+
+	/*
+	 * With handle_errors, writes that failed on a leg, and writes not
+	 * tried because the log or a leg has failed, wait here until the
+	 * table is replaced (the next suspend releases them).
+	 */
+	struct bio_list holds;
+	bool leg_failed;		/* a leg has failed since in sync */
+	bool log_failed;		/* a log flush failed; sticky */
 
 	bool suspending;		/* WRITE_ONCE/READ_ONCE */
 	atomic_t copies;		/* slots the copier has */
@@ -96,6 +112,7 @@ struct mirror_io {
 	unsigned long tried;		/* legs a read was sent to */
 	bool final;			/* no retry: complete as it is */
 	bool accounted;			/* counted in pending[region] */
+	bool attempted;			/* sent to the legs */
 	atomic_t legs_left;		/* leg clones of a write in flight */
 	unsigned long failed;		/* legs whose clone failed */
 	unsigned int leg;		/* the read's leg */

@@ -287,16 +287,93 @@ read_failing_on_primary_is_served_by_other_leg() {
 	[ "$(info_line m "Event number")" -gt "$ev" ] || { echo "no event after $ev"; return 1; }
 }
 
-# Linux holds such a write until the table is replaced (dmeventd's
-# repair); dmx completes it at once, as the primary has it.
-write_to_failed_leg_completes_with_handle_errors() {
+# writes_in_flight NAME: writes NAME has begun and not completed.
+writes_in_flight() {
+	awk '{ print $2 }' "/sys/dev/block/$(devno /dev/mapper/"$1")/inflight"
+}
+
+# until_status NAME FIELD VALUE: true once field FIELD of NAME's status
+# line is VALUE; false after 10 s.
+until_status() {
+	_end=$(($(now_cs) + 1000))
+	until [ "$(dmsetup status "$1" | cut -d' ' -f"$2")" = "$3" ]; do
+		if [ "$(now_cs)" -gt $_end ]; then
+			echo "field $2 not $3: $(dmsetup status "$1")"
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# held_write NAME PID EVENT: NAME still has PID's write, one write in
+# flight, and has raised an event since EVENT.  Whatever the answer,
+# a suspend lets the write go (Linux requeues it on a noflush suspend
+# and fails it on any other; dmx completes it) and PID is reaped.
+held_write() {
+	_held=0
+	[ "$(writes_in_flight "$1")" = 1 ] && kill -0 "$2" 2>/dev/null && _held=1
+	_ev=$(info_line "$1" "Event number")
+	dmsetup suspend "$1" && dmsetup resume "$1" || return 1
+	wait "$2"
+	[ $_held = 1 ] || { echo "the write was not held"; return 1; }
+	[ "$_ev" -gt "$3" ] || { echo "no event after $3"; return 1; }
+}
+
+# With handle_errors the write waits for userland (dmeventd) to replace
+# the table; the primary has it.
+write_to_failed_leg_is_held_with_handle_errors() {
 	failing_mirror 1 handle_errors || return 1
 	ev=$(info_line m "Event number")
-	pattern fh 0 128 >"$SCEN_TMP/w" &&
-		put "$SCEN_TMP/w" /dev/mapper/m 256 65536 direct || return 1
-	want_eq "leg chars" "$(dmsetup status m | cut -d' ' -f9)" AD || return 1
-	[ "$(info_line m "Event number")" -gt "$ev" ] || { echo "no event after $ev"; return 1; }
-	same_as "$SCEN_TMP/w" /dev/ram0 256
+	pattern fh 0 8 >"$SCEN_TMP/w" || return 1
+	put "$SCEN_TMP/w" /dev/mapper/m 256 4096 direct &
+	wpid=$!
+	until_status m 9 AD || { held_write m $wpid "$ev"; return 1; }
+	held_write m $wpid "$ev" && same_as "$SCEN_TMP/w" /dev/ram0 256
+}
+
+# log_failing_mirror FEATURES...: m over ram0 and ram1 with a disk log
+# on logdev (linear over ram3), in sync (nosync), logdev then turned
+# into an error target.
+log_failing_mirror() {
+	fresh && dmsetup create logdev --table "0 $SIZE linear /dev/ram3 0" &&
+		mirror m disk 3 /dev/mapper/logdev $RS nosync 2 /dev/ram0 0 /dev/ram1 0 "$@" &&
+		dmsetup load logdev --table "0 $SIZE error" && dmsetup resume logdev
+}
+
+# The write's region cannot be marked dirty: it is not written to any
+# leg while the log is failed (a crash would leave it unknown).
+write_is_held_untried_while_log_has_failed_with_handle_errors() {
+	log_failing_mirror 1 handle_errors || return 1
+	ev=$(info_line m "Event number")
+	pattern fl 0 8 >"$SCEN_TMP/w" || return 1
+	put "$SCEN_TMP/w" /dev/mapper/m 256 4096 direct &
+	wpid=$!
+	until_status m 13 D || { held_write m $wpid "$ev"; return 1; }
+	untried=1
+	same_as "$SCEN_TMP/w" /dev/ram0 256 >/dev/null 2>&1 && untried=0
+	same_as "$SCEN_TMP/w" /dev/ram1 256 >/dev/null 2>&1 && untried=0
+	held_write m $wpid "$ev" || return 1
+	[ $untried = 1 ] || { echo "a leg had the write while the log was failed"; return 1; }
+}
+
+# With keep_log a write that the failed log cannot cover fails at
+# once instead of being held.
+write_fails_while_log_has_failed_with_keep_log() {
+	log_failing_mirror 2 handle_errors keep_log || return 1
+	pattern fk 0 8 >"$SCEN_TMP/w" || return 1
+	if put "$SCEN_TMP/w" /dev/mapper/m 256 4096 direct >/dev/null; then
+		echo "the write succeeded"
+		return 1
+	fi
+	want_eq "log char" "$(dmsetup status m | cut -d' ' -f13)" D
+}
+
+write_goes_on_while_log_has_failed_without_handle_errors() {
+	log_failing_mirror || return 1
+	pattern fn 0 8 >"$SCEN_TMP/w" &&
+		put "$SCEN_TMP/w" /dev/mapper/m 256 4096 direct || return 1
+	want_eq "log char" "$(dmsetup status m | cut -d' ' -f13)" D &&
+		same_as "$SCEN_TMP/w" /dev/ram0 256 && same_as "$SCEN_TMP/w" /dev/ram1 256
 }
 
 suspend_with_failed_leg_does_not_hang() {
@@ -324,13 +401,11 @@ check_each load_refuses_region_size_not_power_of_two \
 	disk_log_survives_suspend_and_reload \
 	write_to_failed_leg_marks_it_d_and_lands_on_primary \
 	read_failing_on_primary_is_served_by_other_leg \
-	suspend_with_failed_leg_does_not_hang
-if is_stock; then
-	skip write_to_failed_leg_completes_with_handle_errors \
-		"stock dm-mirror holds the write until the table is replaced"
-else
-	check_each write_to_failed_leg_completes_with_handle_errors
-fi
+	suspend_with_failed_leg_does_not_hang \
+	write_to_failed_leg_is_held_with_handle_errors \
+	write_is_held_untried_while_log_has_failed_with_handle_errors \
+	write_fails_while_log_has_failed_with_keep_log \
+	write_goes_on_while_log_has_failed_without_handle_errors
 check_each disk_log_of_dmx_is_read_by_stock disk_log_of_stock_is_read_by_dmx
 switch_to dmx
 tap_done

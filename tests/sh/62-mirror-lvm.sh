@@ -4,9 +4,10 @@
 # udev, no dmeventd: /etc/lvm/lvm.conf of the initramfs): lvcreate
 # --type mirror with a core and a disk log reaching Cpy%Sync 100 with
 # both images alike; lvconvert of a linear LV to a mirror and back;
-# pvmove of a PV holding a mounted ext4 that is being written, every
-# file checked afterwards; pvmove --abort leaving everything on the
-# source.  Each test makes its own volume group on fresh ramdisks.
+# pvmove of a PV holding a mounted ext4 that is being written (alone,
+# and beside a striped LV), every file checked afterwards; pvmove -b
+# with its forked poller; pvmove -n of one LV; pvmove --abort leaving
+# everything on the source; lvconvert --repair of a failed leg.  Each test makes its own volume group on fresh ramdisks.
 set -u
 . "${DMX_TESTLIB:-/tests/lib}/tap.sh"
 . "${DMX_TESTLIB:-/tests/lib}/scenario.sh"
@@ -127,6 +128,51 @@ pvmove_moves_mounted_filesystem_being_written() {
 		umount $MNT && fsck_clean /dev/$VG/lin
 }
 
+# A linear LV with a mounted ext4 being written and an LV striped over
+# ram0 and ram1 both leave ram0 for ram2 in one foreground pvmove; the
+# striped LV keeps its other stripe on ram1.
+pvmove_moves_linear_and_striped_lvs_in_use() {
+	ramdisks 4 64 && vgcreate -q $VG /dev/ram0 /dev/ram1 /dev/ram2 >/dev/null &&
+		lvcreate -q -y -L 16M -n lin $VG /dev/ram0 >/dev/null &&
+		lvcreate -q -y -i2 -I64 -L 16M -n str $VG /dev/ram0 /dev/ram1 >/dev/null &&
+		with_data str 32768 && mkfs.ext4 -q -F /dev/$VG/lin && mkdir -p $MNT &&
+		mount -t ext4 /dev/$VG/lin $MNT || return 1
+	pattern big 0 8192 >$MNT/big && sync && md5sum <$MNT/big >"$SCEN_TMP/big.md5"
+	writer &
+	wpid=$!
+	pvmove -i1 /dev/ram0 /dev/ram2 >"$SCEN_TMP/pvmove.out" 2>&1
+	rc=$?
+	touch $MNT/stop
+	wait $wpid
+	[ $rc -eq 0 ] || { cat "$SCEN_TMP/pvmove.out"; return 1; }
+	want_eq "lin on" "$(lvm_field lvs devices $VG/lin)" "/dev/ram2(0)" &&
+		want_eq "str on" "$(lvm_field lvs devices $VG/str)" "/dev/ram2(4),/dev/ram1(0)" &&
+		want_eq "ram0 used" "$(lvm_field pvs pv_used /dev/ram0)" 0 &&
+		same_as "$SCEN_TMP/data" /dev/$VG/str 0 && files_intact &&
+		want_eq big "$(md5sum <$MNT/big)" "$(cat "$SCEN_TMP/big.md5")" &&
+		umount $MNT && fsck_clean /dev/$VG/lin
+}
+
+# pvmove -b returns at once and leaves the move to a poller it forks;
+# the move is over when no pvmove LV is left.
+pvmove_in_background_completes() {
+	vg_setup && lvcreate -q -y -L 32M -n lin $VG /dev/ram0 >/dev/null &&
+		with_data lin 65536 || return 1
+	pvmove -b -i1 /dev/ram0 /dev/ram1 >"$SCEN_TMP/pvmove.out" 2>&1 ||
+		{ cat "$SCEN_TMP/pvmove.out"; return 1; }
+	_end=$(($(now_cs) + 12000))
+	while lvs -a --noheadings -o lv_name $VG | grep -q pvmove; do
+		if [ "$(now_cs)" -gt $_end ]; then
+			echo "pvmove still running: $(lvs -a $VG 2>&1)"
+			return 1
+		fi
+		sleep 0.2
+	done
+	want_eq "lin on" "$(lvm_field lvs devices $VG/lin)" "/dev/ram1(0)" &&
+		want_eq "ram0 used" "$(lvm_field pvs pv_used /dev/ram0)" 0 &&
+		same_as "$SCEN_TMP/data" /dev/$VG/lin 0
+}
+
 pvmove_of_one_lv_leaves_the_others() {
 	vg_setup && lvcreate -q -y -L 8M -n a $VG /dev/ram0 >/dev/null &&
 		lvcreate -q -y -L 8M -n b $VG /dev/ram0 >/dev/null &&
@@ -193,6 +239,8 @@ check_each lvcreate_mirror_with_core_log_syncs \
 	disk_log_mirror_is_in_sync_after_reactivation \
 	lvconvert_linear_to_mirror_and_back_keeps_data \
 	pvmove_moves_mounted_filesystem_being_written \
+	pvmove_moves_linear_and_striped_lvs_in_use \
+	pvmove_in_background_completes \
 	pvmove_of_one_lv_leaves_the_others \
 	pvmove_abort_leaves_everything_on_source \
 	repair_replaces_failed_leg_from_spare_pv
