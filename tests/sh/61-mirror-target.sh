@@ -36,16 +36,25 @@ sync_field() {
 	dmsetup status "$1" | awk '{ print $(4 + $4 + 1) }'
 }
 
-# wait_in_sync NAME: true once every region is in sync; false after 60 s.
-wait_in_sync() {
-	_end=$(($(now_cs) + 6000))
-	while [ "$(sync_field "$1")" != "$REGIONS/$REGIONS" ]; do
+# until_prints SECS WANT CMD...: true once CMD prints WANT; false after
+# SECS seconds, saying what it printed last.
+until_prints() {
+	_secs=$1
+	_end=$(($(now_cs) + _secs * 100))
+	_want=$2
+	shift 2
+	until [ "$("$@")" = "$_want" ]; do
 		if [ "$(now_cs)" -gt $_end ]; then
-			echo "not in sync after 60 s: $(dmsetup status "$1")"
+			echo "$* printed '$("$@")', not '$_want', within $_secs s"
 			return 1
 		fi
 		sleep 0.1
 	done
+}
+
+# wait_in_sync NAME: true once every region is in sync; false after 60 s.
+wait_in_sync() {
+	until_prints 60 "$REGIONS/$REGIONS" sync_field "$1" || { dmsetup status "$1"; return 1; }
 }
 
 # refuses TABLE...: a mirror with that table does not load.
@@ -130,11 +139,7 @@ resync_copies_short_last_region() {
 	fresh || return 1
 	dmsetup create m --table "0 $((SIZE - 8)) mirror core 1 $RS 2 /dev/ram0 0 /dev/ram1 0" ||
 		return 1
-	_end=$(($(now_cs) + 6000))
-	until [ "$(sync_field m)" = "$REGIONS/$REGIONS" ]; do
-		[ "$(now_cs)" -lt $_end ] || { dmsetup status m; return 1; }
-		sleep 0.1
-	done
+	wait_in_sync m || return 1
 	head -c $(((SIZE - 8) * 512)) "$SCEN_TMP/prim" >"$SCEN_TMP/short"
 	same_as "$SCEN_TMP/short" /dev/ram1 0
 }
@@ -292,17 +297,15 @@ writes_in_flight() {
 	awk '{ print $2 }' "/sys/dev/block/$(devno /dev/mapper/"$1")/inflight"
 }
 
+# status_field NAME FIELD: field FIELD of NAME's status line.
+status_field() {
+	dmsetup status "$1" | cut -d' ' -f"$2"
+}
+
 # until_status NAME FIELD VALUE: true once field FIELD of NAME's status
 # line is VALUE; false after 10 s.
 until_status() {
-	_end=$(($(now_cs) + 1000))
-	until [ "$(dmsetup status "$1" | cut -d' ' -f"$2")" = "$3" ]; do
-		if [ "$(now_cs)" -gt $_end ]; then
-			echo "field $2 not $3: $(dmsetup status "$1")"
-			return 1
-		fi
-		sleep 0.1
-	done
+	until_prints 10 "$3" status_field "$1" "$2" || { dmsetup status "$1"; return 1; }
 }
 
 # held_write NAME PID EVENT: NAME still has PID's write, one write in

@@ -111,18 +111,24 @@ files_intact() {
 	done
 }
 
+# pvmove_while_writing ARGS...: pvmove ARGS while writer() keeps
+# writing files to the filesystem on MNT; pvmove's output if it fails.
+pvmove_while_writing() {
+	writer &
+	wpid=$!
+	pvmove "$@" >"$SCEN_TMP/pvmove.out" 2>&1
+	rc=$?
+	touch $MNT/stop
+	wait $wpid
+	[ $rc -eq 0 ] || { cat "$SCEN_TMP/pvmove.out"; return 1; }
+}
+
 pvmove_moves_mounted_filesystem_being_written() {
 	vg_setup && lvcreate -q -y -L 32M -n lin $VG /dev/ram0 >/dev/null &&
 		mkfs.ext4 -q -F /dev/$VG/lin && mkdir -p $MNT &&
 		mount -t ext4 /dev/$VG/lin $MNT || return 1
 	pattern big 0 16384 >$MNT/big && sync && md5sum <$MNT/big >"$SCEN_TMP/big.md5"
-	writer &
-	wpid=$!
-	pvmove -i1 /dev/ram0 /dev/ram1 >"$SCEN_TMP/pvmove.out" 2>&1
-	rc=$?
-	touch $MNT/stop
-	wait $wpid
-	[ $rc -eq 0 ] || { cat "$SCEN_TMP/pvmove.out"; return 1; }
+	pvmove_while_writing -i1 /dev/ram0 /dev/ram1 || return 1
 	want_eq devices "$(lvm_field lvs devices $VG/lin)" "/dev/ram1(0)" &&
 		files_intact && want_eq big "$(md5sum <$MNT/big)" "$(cat "$SCEN_TMP/big.md5")" &&
 		umount $MNT && fsck_clean /dev/$VG/lin
@@ -138,13 +144,7 @@ pvmove_moves_linear_and_striped_lvs_in_use() {
 		with_data str 32768 && mkfs.ext4 -q -F /dev/$VG/lin && mkdir -p $MNT &&
 		mount -t ext4 /dev/$VG/lin $MNT || return 1
 	pattern big 0 8192 >$MNT/big && sync && md5sum <$MNT/big >"$SCEN_TMP/big.md5"
-	writer &
-	wpid=$!
-	pvmove -i1 /dev/ram0 /dev/ram2 >"$SCEN_TMP/pvmove.out" 2>&1
-	rc=$?
-	touch $MNT/stop
-	wait $wpid
-	[ $rc -eq 0 ] || { cat "$SCEN_TMP/pvmove.out"; return 1; }
+	pvmove_while_writing -i1 /dev/ram0 /dev/ram2 || return 1
 	want_eq "lin on" "$(lvm_field lvs devices $VG/lin)" "/dev/ram2(0)" &&
 		want_eq "str on" "$(lvm_field lvs devices $VG/str)" "/dev/ram2(4),/dev/ram1(0)" &&
 		want_eq "ram0 used" "$(lvm_field pvs pv_used /dev/ram0)" 0 &&
