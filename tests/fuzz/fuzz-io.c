@@ -243,19 +243,38 @@ static void fz_io_blocking_child(struct fz *fz)
 		}
 		_exit(0);
 	}
+	fz->child_since[fz->nchildren] = time(NULL);
 	fz->children[fz->nchildren++] = pid;
 }
+
+/*
+ * A child whose ioctl waits this long waits for a device that some
+ * worker suspended: resume everything, as the watcher does for a worker
+ * (fz_watch()), well before the guest's hung-task detector (20 s) reads
+ * the wait as a hang.
+ */
+#define FZ_CHILD_RESCUE_SECS	5
 
 void fz_children_reap(struct fz *fz, bool wait_all)
 {
 	unsigned int i = 0;
+	bool waiting = false;
 
 	while (i < fz->nchildren) {
-		if (waitpid(fz->children[i], NULL, wait_all ? 0 : WNOHANG) > 0)
-			fz->children[i] = fz->children[--fz->nchildren];
-		else
-			i++;
+		if (waitpid(fz->children[i], NULL, wait_all ? 0 : WNOHANG) > 0) {
+			fz->nchildren--;
+			fz->children[i] = fz->children[fz->nchildren];
+			fz->child_since[i] = fz->child_since[fz->nchildren];
+			continue;
+		}
+		if (time(NULL) - fz->child_since[i] > FZ_CHILD_RESCUE_SECS) {
+			fz->child_since[i] = time(NULL);
+			waiting = true;
+		}
+		i++;
 	}
+	if (waiting)
+		fz_rescue_all(fz, 30);
 }
 
 void fz_io_step(struct fz *fz)

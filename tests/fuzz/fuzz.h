@@ -145,6 +145,7 @@ struct fz {
 	struct fz_fd fds[FZ_MAX_FDS];
 	unsigned int nfds;
 	pid_t children[FZ_MAX_CHILDREN];
+	time_t child_since[FZ_MAX_CHILDREN];	/* when each was forked */
 	unsigned int nchildren;
 
 	struct fz_stats st;
