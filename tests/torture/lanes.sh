@@ -153,10 +153,10 @@ readers_round() {
 	# query of one: dmsetup then says ENXIO, on any device-mapper.
 	dm ls --tree >/dev/null 2>"$TT/readers-tree.err" ||
 		grep -q 'No such device or address' "$TT/readers-tree.err" ||
-		lane_fail readers "ls --tree"
+		lane_fail readers "ls --tree: $(tr '\n' ' ' <"$TT/readers-tree.err")"
 	dm status >/dev/null 2>"$TT/readers-status.err" ||
 		grep -q 'No such device or address' "$TT/readers-status.err" ||
-		lane_fail readers "status of all"
+		lane_fail readers "status of all: $(tr '\n' ' ' <"$TT/readers-status.err")"
 	# The next event of t-str: the control lane's next swap or suspend.
 	_ev=$(dm info -c --noheadings -o events t-str 2>/dev/null)
 	[ -z "$_ev" ] || timeout 5 dmsetup wait t-str "$_ev" >/dev/null 2>&1
