@@ -140,6 +140,14 @@ control_round() {
 
 # --- readers ---------------------------------------------------------------
 
+# gone_meanwhile ERRFILE: dmsetup's errors in ERRFILE say that a device
+# it had listed was gone when it asked about it, and nothing else.
+gone_meanwhile() {
+	_gone='No such device or address|^Device does not exist\.$'
+	grep -q -E "$_gone" "$1" &&
+		! grep -v -E "$_gone|^Command failed\.$" "$1" | grep -q .
+}
+
 readers_round() {
 	for _d in t-lin t-str t-org; do
 		# A rename in flight can hide t-lin for a moment.
@@ -149,13 +157,15 @@ readers_round() {
 		dm info "$_d" >/dev/null 2>&1 || [ "$_d" = t-lin ] || lane_fail readers "info $_d"
 	done
 	dm ls >/dev/null || lane_fail readers "ls"
-	# The churn lane's devices may go between the list and the deps
-	# query of one: dmsetup then says ENXIO, on any device-mapper.
+	# The churn lane's devices may go between the list and the query
+	# of one, on any device-mapper: dmsetup then says ENXIO (a deps
+	# query), or "Device does not exist." (a status query, whose ENXIO
+	# libdevmapper reads as the device's absence).
 	dm ls --tree >/dev/null 2>"$TT/readers-tree.err" ||
-		grep -q 'No such device or address' "$TT/readers-tree.err" ||
+		gone_meanwhile "$TT/readers-tree.err" ||
 		lane_fail readers "ls --tree: $(tr '\n' ' ' <"$TT/readers-tree.err")"
 	dm status >/dev/null 2>"$TT/readers-status.err" ||
-		grep -q 'No such device or address' "$TT/readers-status.err" ||
+		gone_meanwhile "$TT/readers-status.err" ||
 		lane_fail readers "status of all: $(tr '\n' ' ' <"$TT/readers-status.err")"
 	# The next event of t-str: the control lane's next swap or suspend.
 	_ev=$(dm info -c --noheadings -o events t-str 2>/dev/null)
