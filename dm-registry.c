@@ -9,6 +9,7 @@
  * inside one.  The registry holds one reference on each listed device,
  * which goes to whoever takes the device out.
  */
+#include <linux/async.h>
 #include <linux/rbtree.h>
 #include <linux/rwsem.h>
 #include <linux/slab.h>
@@ -24,6 +25,7 @@ struct dmx_cell {
 	char uuid[DM_UUID_LEN];
 	struct mapped_device *md;
 	struct dmx_table *inactive;
+	struct dmx_cell *doomed_next;	/* a sweep's list, once detached */
 };
 
 /* Protects both trees and every cell; md->cell is set and cleared under it. */
@@ -214,19 +216,26 @@ void dmx_registry_for_each(dmx_registry_visit_fn fn, void *data)
 /* Removal. */
 
 /*
- * Takes c out of the trees, frees it and returns its inactive table.
- * A last event ends any DEV_WAIT on the device, whose reference
- * teardown waits for.  Registry lock held for writing.
+ * Takes c out of the trees; c keeps the device and its inactive table
+ * for whoever tears it down.  A last event ends any DEV_WAIT on the
+ * device, whose reference teardown waits for.  Registry lock held for
+ * writing.
  */
-static struct dmx_table *dmx_cell_unlink(struct dmx_cell *c)
+static void dmx_cell_detach(struct dmx_cell *c)
 {
-	struct dmx_table *inactive = c->inactive;
-
 	dmx_md_event(c->md);
 	rb_erase(&c->name_node, &dmx_name_tree);
 	if (c->in_uuid_tree)
 		rb_erase(&c->uuid_node, &dmx_uuid_tree);
 	c->md->cell = NULL;
+}
+
+/* Takes c out of the trees, frees it and returns its inactive table. */
+static struct dmx_table *dmx_cell_unlink(struct dmx_cell *c)
+{
+	struct dmx_table *inactive = c->inactive;
+
+	dmx_cell_detach(c);
 	kfree(c);
 	return inactive;
 }
@@ -265,36 +274,63 @@ out:
 }
 
 /*
+ * A sweep tears its devices down side by side: most of a removal is
+ * waiting (for grace periods, inside del_gendisk() and ours), and
+ * waits that overlap cost one.  Each detached cell goes to an async
+ * worker of its own, which runs it at once itself if it has no memory
+ * for one; the sweep waits for all of them.
+ */
+static ASYNC_DOMAIN_EXCLUSIVE(dmx_sweep_domain);
+
+static void dmx_cell_teardown(void *data, async_cookie_t cookie)
+{
+	struct dmx_cell *c = data;
+
+	dmx_md_drop_table(c->md, c->inactive);
+	dmx_md_destroy(c->md);
+	kfree(c);
+}
+
+/*
  * Removes every device that is not open (with only_deferred, those
- * flagged for removal on last close), repeating while that makes
- * progress: removing one device may close another it was stacked on.
+ * flagged for removal on last close), pass after pass while a pass
+ * removes some and skips some: removing one device may close another
+ * it was stacked on.  A pass takes no device below another it takes,
+ * since that one is open.
  */
 static void dmx_registry_sweep(bool mark_deferred, bool only_deferred)
 {
-	struct dmx_table *inactive;
-	struct mapped_device *md;
-	struct rb_node *n;
-	int skipped;
+	struct dmx_cell *doomed, *c;
+	struct rb_node *n, *next;
+	int skipped, taken;
 
-again:
-	skipped = 0;
-	down_write(&dmx_registry_lock);
-	for (n = rb_first(&dmx_name_tree); n; n = rb_next(n)) {
-		struct dmx_cell *c = rb_entry(n, struct dmx_cell, name_node);
-
-		if (dmx_md_lock_for_deletion(c->md, mark_deferred,
-					     only_deferred)) {
-			skipped++;
-			continue;
+	do {
+		doomed = NULL;
+		skipped = 0;
+		taken = 0;
+		down_write(&dmx_registry_lock);
+		for (n = rb_first(&dmx_name_tree); n; n = next) {
+			c = rb_entry(n, struct dmx_cell, name_node);
+			next = rb_next(n);
+			if (dmx_md_lock_for_deletion(c->md, mark_deferred,
+						     only_deferred)) {
+				skipped++;
+				continue;
+			}
+			dmx_cell_detach(c);
+			c->doomed_next = doomed;
+			doomed = c;
+			taken++;
 		}
-		md = c->md;
-		inactive = dmx_cell_unlink(c);
 		up_write(&dmx_registry_lock);
-		dmx_md_drop_table(md, inactive);
-		dmx_md_destroy(md);
-		goto again;
-	}
-	up_write(&dmx_registry_lock);
+
+		while ((c = doomed)) {
+			doomed = c->doomed_next;
+			async_schedule_domain(dmx_cell_teardown, c,
+					      &dmx_sweep_domain);
+		}
+		async_synchronize_full_domain(&dmx_sweep_domain);
+	} while (taken && skipped);
 
 	if (skipped && !only_deferred)
 		pr_warn(DMX_MSG_PREFIX ": remove_all left %d open device(s)\n",

@@ -534,6 +534,44 @@ TEST_F(dev, remove_all_removes_unopened_devices)
 	EXPECT_EQ(-ENXIO, dmx_status(self->fd, b, NULL));
 }
 
+/*
+ * The removals of one REMOVE_ALL run side by side: when it returns,
+ * every disk has left sysfs, and each stacked pair is gone too (the
+ * lower one only once its upper one had closed it).
+ */
+TEST_F(dev, remove_all_returns_with_every_disk_gone)
+{
+	enum { PAIRS = 64 };
+	char lower[DM_NAME_LEN], upper[DM_NAME_LEN], tag[16], path[48];
+	char devno[PAIRS * 2][24];
+	struct dmx_line line = { 0, 8, "linear", NULL };
+	struct dmx_req r;
+	unsigned int i;
+
+	for (i = 0; i < PAIRS; i++) {
+		snprintf(tag, sizeof(tag), "rall-l%u", i);
+		ASSERT_EQ(0, dmx_create_zero(self->fd, dmx_name(lower, tag), 8));
+		ASSERT_EQ(0, dmx_devno(self->fd, lower, devno[2 * i], 20));
+		strcat(devno[2 * i], " 0");
+		line.params = devno[2 * i];
+		snprintf(tag, sizeof(tag), "rall-u%u", i);
+		ASSERT_EQ(0, dmx_create_table(self->fd, dmx_name(upper, tag),
+					      &line, 1));
+		*strchr(devno[2 * i], ' ') = '\0';
+		ASSERT_EQ(0, dmx_devno(self->fd, upper, devno[2 * i + 1], 20));
+	}
+	dmx_req_init(&r, NULL);
+	ASSERT_EQ(0, dmx_call(self->fd, DM_REMOVE_ALL, &r));
+	for (i = 0; i < PAIRS * 2; i++) {
+		snprintf(path, sizeof(path), "/sys/dev/block/%.20s", devno[i]);
+		EXPECT_NE(0, access(path, F_OK)) {
+			TH_LOG("%s is still there", path);
+		}
+	}
+	EXPECT_EQ(-ENXIO, dmx_status(self->fd, lower, NULL));
+	EXPECT_EQ(-ENXIO, dmx_status(self->fd, upper, NULL));
+}
+
 TEST_F(dev, remove_all_leaves_open_devices)
 {
 	char a[DM_NAME_LEN], b[DM_NAME_LEN];
