@@ -98,6 +98,11 @@ remove_all_dm() {
 	dmsetup remove_all >/dev/null 2>&1 || :
 }
 
+# uptime_cs: the time since boot in hundredths of a second.
+uptime_cs() {
+	awk '{ split($1, t, "."); print t[1] * 100 + substr(t[2] "00", 1, 2) }' /proc/uptime
+}
+
 # --- memory ------------------------------------------------------------
 
 # mem_snapshot: "SLAB VMALLOC PERCPU" in KiB, after RCU callbacks ran.

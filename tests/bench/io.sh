@@ -14,8 +14,9 @@
 # the kernel has no io_uring) at depth 32 with 2 jobs; on the ramdisks
 # also 1 MiB sequential reads and writes at depth 4, in MB/s.  Every
 # workload also gives its system CPU time per I/O (the -cpu rows).
-# And the raw figure of the control section's 100,000-target table:
-# 4 KiB random reads on the null_blk device it maps.
+# And, when the control section runs too, the raw figure of its
+# 100,000-target table: 4 KiB random reads on the null_blk device it
+# maps.
 
 IO_SECTORS=131072	# 64 MiB per device
 # dmx.bench_layouts=LIST: a subset of linear,striped2,striped4 (all),
@@ -129,7 +130,7 @@ bench_io() {
 			io_jobs "$_l" "$_b"
 		done
 	done
-	if [ "$IMPL" = raw ]; then
+	if [ "$IMPL" = raw ] && in_sections control; then
 		describe bigtable-randread-4k-qd1 control IOPS higher
 		job bigtable-randread-4k-qd1 iops 0 filename=/dev/nullb0 \
 			"size=$((BIG_TARGETS * 8 * 512))" rw=randread bs=4k \
