@@ -147,7 +147,7 @@ snap_merge() {
 		run_logged dmsetup load bench-origin --table \
 			"0 $SNAP_SECTORS snapshot-merge /dev/mapper/bench-base $(devnum ram4) P 8" ||
 		{ remove_all_dm; return 1; }
-	_t0=$(uptime_cs)
+	_m0=$(uptime_cs)
 	run_logged dmsetup resume bench-origin || { remove_all_dm; return 1; }
 	_i=0
 	until snap_merged bench-origin; do
@@ -155,7 +155,7 @@ snap_merge() {
 		[ $_i -le 6000 ] || { diag "$IMPL: merge did not end"; break; }
 		sleep 0.01
 	done
-	_cs=$(($(uptime_cs) - _t0))
+	_cs=$(($(uptime_cs) - _m0))
 	snap_merged bench-origin &&
 		record "$_row" "$(awk -v mb=$((SNAP_SECTORS / 2048)) -v cs="$_cs" \
 			'BEGIN { printf "%.1f", mb * 100 / (cs > 0 ? cs : 1) }')"
