@@ -355,6 +355,8 @@ main() {
 		"the measuring took $_secs s."
 	echo "# md:"
 	report
+	# Every figure of every round, to judge the spread behind a median.
+	sed 's/^/# fig: /' "$FIGURES"
 	diag "errors logged during the run:"
 	diag "$(tail -n 20 "$LOG")"
 }
