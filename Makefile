@@ -72,8 +72,8 @@ demo: deps
 bench: deps
 	$(MAKE) tests
 	sh tests/vm/run.sh --mode bench; rc=$$?; \
-	sh tests/bench/results.sh $${DMX_BUILD:-tests/build}/vm/tap.txt bench/RESULTS.md \
-		"make bench$${DMX_GUEST_ARGS:+ DMX_GUEST_ARGS='$$DMX_GUEST_ARGS'}"; exit $$rc
+	sh tests/bench/results.sh \
+		"$${DMX_KERNEL:+DMX_KERNEL=$$DMX_KERNEL }make bench$${DMX_GUEST_ARGS:+ DMX_GUEST_ARGS='$$DMX_GUEST_ARGS'}"; exit $$rc
 
 lint: deps
 	sh tests/lint.sh

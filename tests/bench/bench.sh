@@ -31,7 +31,8 @@
 #                              linear,striped2,striped4 (all)
 #
 # Output: a TAP line per figure, and the table as "# md: " lines, which
-# tests/bench/results.sh turns into bench/RESULTS.md on the host.
+# tests/bench/results.sh turns into bench/RESULTS.md (RESULTS-<kernel>.md
+# for a kernel other than 6.1) on the host.
 . "${DMX_TESTLIB:-/tests/lib}/tap.sh"
 
 BENCH_DIR=/tests/bench
