@@ -2,7 +2,8 @@
 # Build (once) a debug kernel for the test VM from Debian's linux-source:
 # KASAN, kmemleak, lockdep, atomic-sleep checks, UBSAN, fault injection,
 # with device-mapper, ramdisks and loop as modules so the stock dm can
-# still be the reference.  About ten minutes on two cores; cached.
+# still be the reference.  Cached; a build takes 20-45 minutes on two
+# cores, depending on what else runs.
 #
 # Usage: eval "$(sh tests/vm/debug-kernel.sh)"
 #   prints DMX_DEBUG_KDIR (the built tree, for M= builds of dmx.ko),
@@ -63,7 +64,7 @@ configure() {
 
 build() {
 	cd "$TREE"
-	msg "building the debug kernel (about ten minutes)"
+	msg "building the debug kernel (20-45 minutes)"
 	make -s -j"$(nproc)" bzImage modules >&2
 	rm -rf "$TREE/.modroot"
 	make -s INSTALL_MOD_PATH="$TREE/.modroot" modules_install >&2
