@@ -2,23 +2,25 @@
 # Write the results of a make bench run (host side; make bench calls it
 # after tests/vm/run.sh --mode bench).
 #
-# Usage: sh tests/bench/results.sh COMMAND
+# Usage: sh tests/bench/results.sh COMMAND [OUT]
 #
 # The run's tap.txt (in the VM directory of DMX_KERNEL, tests/vm/
 # common.sh vm_out) holds the table the guest's bench.sh printed, as
-# "# md: " lines.  bench/RESULTS.md (6.1), or bench/RESULTS-<kernel>.md
-# for another kernel, gets a header (date, command), that table and the
-# notes of tests/bench/NOTES.md.  Nothing is written when the run printed
-# no table, so a failed boot keeps the last results.
+# "# md: " lines.  OUT, or else bench/RESULTS.md (6.1) or
+# bench/RESULTS-<kernel>.md (another kernel), gets a header (date,
+# command), that table and the notes of tests/bench/NOTES.md.  Nothing
+# is written when the run printed no table, so a failed boot keeps the
+# last results.
 set -eu
 CMD=$1
 DIR=$(cd "$(dirname "$0")" && pwd)
 VM_DIR=$(cd "$DIR/../vm" && pwd)
 . "$VM_DIR/common.sh"
 TAP=$(vm_out)/tap.txt
-case $DMX_KERNEL in
-6.1) OUT=$DMX_ROOT/bench/RESULTS.md ;;
-*) OUT=$DMX_ROOT/bench/RESULTS-$DMX_KERNEL.md ;;
+case ${2:-}:$DMX_KERNEL in
+:6.1) OUT=$DMX_ROOT/bench/RESULTS.md ;;
+:*) OUT=$DMX_ROOT/bench/RESULTS-$DMX_KERNEL.md ;;
+*) OUT=$2 ;;
 esac
 
 grep -q '^# md: |' "$TAP" || { echo "results.sh: no table in $TAP" >&2; exit 1; }
