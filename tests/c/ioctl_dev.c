@@ -541,7 +541,7 @@ TEST_F(dev, remove_all_removes_unopened_devices)
  */
 TEST_F(dev, remove_all_returns_with_every_disk_gone)
 {
-	enum { PAIRS = 64 };
+	enum { PAIRS = 16 };
 	char lower[DM_NAME_LEN], upper[DM_NAME_LEN], tag[16], path[48];
 	char devno[PAIRS * 2][24];
 	struct dmx_line line = { 0, 8, "linear", NULL };
