@@ -12,8 +12,12 @@
  * snapshot write covering it), recorded by the store, and completed:
  * reads already sent to the origin for the chunk are waited for, and
  * the bios held on it go.  The allocation comes from a reserve shared
- * by every snapshot, and each one allocated is started before the next
- * is asked for, so the reserve is always given back.
+ * by every snapshot, and whoever waits for one has started every one
+ * it took before, so the reserve is always given back.
+ *
+ * The copies one decision makes of the same origin chunk for several
+ * snapshots with the same chunk size are one job of the copy engine:
+ * the chunk is read once and written to each COW device.
  */
 #include <linux/blkdev.h>
 #include <linux/mempool.h>
@@ -35,7 +39,11 @@ struct snap_pending {
 	bio_end_io_t *full_bio_end_io;
 	void *full_bio_private;
 	int error;
-	struct list_head start_node;	/* on a batch's start list */
+	/*
+	 * On a batch's start list, or once started, in the ring of the
+	 * pending exceptions sharing its copy.
+	 */
+	struct list_head start_node;
 	struct snap_store_commit commit;
 	struct work_struct work;
 };
@@ -317,13 +325,36 @@ static void snapshot_commit(struct snap_pending *pe)
 	snap_store_commit(pe->snap->store, &pe->commit);
 }
 
+/* How destination dest of a shared copy fared. */
+static int snapshot_copy_error(const struct dmx_copy_result *result,
+			       unsigned int dest)
+{
+	if (!result->error)
+		return 0;
+	if (result->read_failed || !result->write_failed ||
+	    test_bit(dest, &result->write_failed))
+		return result->error;
+	return 0;
+}
+
+/*
+ * context is the first of the ring of pending exceptions the copy was
+ * for, destination 0, the others following in order.  Each commit may
+ * free its pending exception, so each leaves the ring before.
+ */
 static void snapshot_copy_done(const struct dmx_copy_result *result,
 			       void *context)
 {
-	struct snap_pending *pe = context;
+	struct snap_pending *first = context, *pe, *tmp;
+	unsigned int dest = 1;
 
-	pe->error = result->error;
-	snapshot_commit(pe);
+	list_for_each_entry_safe(pe, tmp, &first->start_node, start_node) {
+		list_del_init(&pe->start_node);
+		pe->error = snapshot_copy_error(result, dest++);
+		snapshot_commit(pe);
+	}
+	first->error = snapshot_copy_error(result, 0);
+	snapshot_commit(first);
 }
 
 static void snapshot_full_bio_work(struct work_struct *work)
@@ -340,6 +371,18 @@ static void snapshot_full_bio_end_io(struct bio *bio)
 	queue_work(snap_cow_wq, &pe->work);
 }
 
+static void snapshot_cow_region(struct snap_pending *pe,
+				struct dmx_copy_region *to)
+{
+	to->bdev = pe->snap->cow->bdev;
+	to->sector = snapshot_sector(pe->snap, pe->new_chunk);
+}
+
+/*
+ * Copies pe's chunk from the origin, once for pe and every pending
+ * exception in its ring (start_node), which are for the same origin
+ * sectors and chunk size; through the copier of pe's store.
+ */
 static void snapshot_start_copy(struct snap_pending *pe)
 {
 	struct snapshot *s = pe->snap;
@@ -347,21 +390,23 @@ static void snapshot_start_copy(struct snap_pending *pe)
 		.bdev = s->origin->bdev,
 		.sector = snapshot_sector(s, pe->node.chunk),
 	};
-	struct dmx_copy_region to = {
-		.bdev = s->cow->bdev,
-		.sector = snapshot_sector(s, pe->new_chunk),
-	};
+	struct dmx_copy_region to[DMX_COPY_MAX_DESTS];
 	sector_t origin_size = bdev_nr_sectors(s->origin->bdev);
+	struct snap_pending *other;
+	unsigned int nr_to = 1;
 	sector_t count = 0;
 
 	if (pe->full_bio) {
 		submit_bio_noacct(pe->full_bio);
 		return;
 	}
+	snapshot_cow_region(pe, &to[0]);
+	list_for_each_entry(other, &pe->start_node, start_node)
+		snapshot_cow_region(other, &to[nr_to++]);
 	/* The last chunk may reach past the end of the origin. */
 	if (from.sector < origin_size)
 		count = min_t(sector_t, s->chunk_size, origin_size - from.sector);
-	dmx_copy(snap_store_copier(s->store), &from, &to, 1, count,
+	dmx_copy(snap_store_copier(s->store), &from, &to[0], nr_to, count,
 		 snapshot_copy_done, pe);
 }
 
@@ -374,24 +419,58 @@ void snap_cow_batch_init(struct snap_cow_batch *b)
 }
 
 /*
- * A spare pending exception for the next decision; may sleep.  Every
- * one the batch took before is started already, so this ends.
+ * A spare pending exception for the next decision; no lock held.  One
+ * to be had at once leaves the batch's copies unstarted, so that the
+ * next decision can add to them; else they are started first, and the
+ * wait for one ends, as every one taken before is started.
  */
 void snap_cow_batch_refill(struct snap_cow_batch *b)
 {
-	if (!b->spare)
-		b->spare = snap_pending_alloc();
+	if (b->spare)
+		return;
+	b->spare = mempool_alloc(&snap_pending_pool, GFP_NOWAIT);
+	if (b->spare)
+		return;
+	snap_cow_batch_start(b);
+	b->spare = snap_pending_alloc();
 }
 
-/* Starts the copies the last decision made; no lock held. */
+/* True if a and b may share one copy: the same origin sectors. */
+static bool snapshot_may_share_copy(struct snap_pending *a,
+				    struct snap_pending *b)
+{
+	return a->snap->origin->bdev == b->snap->origin->bdev &&
+	       a->snap->chunk_size == b->snap->chunk_size &&
+	       a->node.chunk == b->node.chunk && !a->full_bio && !b->full_bio;
+}
+
+/*
+ * Takes the first pending exception off the start list, with those
+ * that may share its copy, up to one copy's destinations, in its ring.
+ */
+static struct snap_pending *snap_cow_batch_take_copy(struct snap_cow_batch *b)
+{
+	struct snap_pending *first, *pe, *tmp;
+	unsigned int nr = 1;
+
+	first = list_first_entry(&b->start, struct snap_pending, start_node);
+	list_del_init(&first->start_node);
+	list_for_each_entry_safe(pe, tmp, &b->start, start_node) {
+		if (nr == DMX_COPY_MAX_DESTS)
+			break;
+		if (!snapshot_may_share_copy(first, pe))
+			continue;
+		list_move_tail(&pe->start_node, &first->start_node);
+		nr++;
+	}
+	return first;
+}
+
+/* Starts the copies the decisions made; no lock held. */
 void snap_cow_batch_start(struct snap_cow_batch *b)
 {
-	struct snap_pending *pe, *tmp;
-
-	list_for_each_entry_safe(pe, tmp, &b->start, start_node) {
-		list_del_init(&pe->start_node);
-		snapshot_start_copy(pe);
-	}
+	while (!list_empty(&b->start))
+		snapshot_start_copy(snap_cow_batch_take_copy(b));
 }
 
 void snap_cow_batch_exit(struct snap_cow_batch *b)

@@ -325,9 +325,38 @@ int snap_origin_map_write(struct snap_origin *o, struct bio *bio)
 }
 
 /*
+ * The decision again for a write a copy of o held, without a spare: it
+ * goes on (added to ready) if nothing else holds it, waits on another
+ * copy made already (of another snapshot, typically), or goes back to
+ * the worker if it needs a new one; true for the worker.  o->lock held.
+ */
+static bool snap_origin_recheck_locked(struct snap_origin *o, struct bio *bio,
+				       struct bio_list *ready)
+{
+	struct bio *waiting = bio;
+	struct snap_cow_batch b;
+	enum snap_cow_need need;
+
+	snap_cow_batch_init(&b);
+	need = snap_origin_scan(o, bio->bi_iter.bi_sector, bio_sectors(bio),
+				&waiting, &b);
+	/* Without a spare the scan made no copy: nothing to start. */
+	if (!waiting)
+		return false;
+	if (need == SNAP_COW_CLEAR) {
+		snap_origin_count(o, snap_origin_io_of(bio));
+		bio_list_add(ready, bio);
+		return false;
+	}
+	bio_list_add(&o->deferred, bio);
+	return true;
+}
+
+/*
  * A copy of a snapshot of o has ended: the origin writes that waited
- * on it go on from here if nothing else holds them, else through the
- * worker again.  Process context.
+ * on it go on from here, or wait on the next copy they need, and only
+ * a write that needs a new copy goes through the worker again.
+ * Process context.
  */
 void snap_origin_copied(struct snap_origin *o, struct bio_list *bios)
 {
@@ -337,14 +366,8 @@ void snap_origin_copied(struct snap_origin *o, struct bio_list *bios)
 
 	if (!bio_list_empty(bios)) {
 		spin_lock(&o->lock);
-		while ((bio = bio_list_pop(bios))) {
-			if (snap_origin_may_write(o, bio)) {
-				bio_list_add(&ready, bio);
-			} else {
-				bio_list_add(&o->deferred, bio);
-				slow = true;
-			}
-		}
+		while ((bio = bio_list_pop(bios)))
+			slow |= snap_origin_recheck_locked(o, bio, &ready);
 		spin_unlock(&o->lock);
 	}
 	if (slow)
@@ -393,11 +416,11 @@ static void snap_origin_write_slow(struct snap_origin *o, struct bio *bio)
 		if (need == SNAP_COW_CLEAR && waiting)
 			snap_origin_count(o, snap_origin_io_of(bio));
 		spin_unlock(&o->lock);
-		snap_cow_batch_start(&b);
 		if (need != SNAP_COW_NEED_SPARE)
 			break;
 		snap_cow_batch_refill(&b);
 	}
+	snap_cow_batch_start(&b);
 	snap_cow_batch_exit(&b);
 	/*
 	 * Else the bio waits on a copy or on a snapshot, and is no longer
@@ -445,13 +468,13 @@ void snap_origin_claim(struct snap_origin *o,
 		if (need == SNAP_COW_CLEAR)
 			snap_origin_count(o, io);
 		spin_unlock(&o->lock);
-		snap_cow_batch_start(&b);
-		if (need == SNAP_COW_CLEAR)
-			break;
 		if (need == SNAP_COW_NEED_SPARE) {
 			snap_cow_batch_refill(&b);
 			continue;
 		}
+		snap_cow_batch_start(&b);
+		if (need == SNAP_COW_CLEAR)
+			break;
 		/* No reserve is held while waiting. */
 		snap_cow_batch_exit(&b);
 		wait_event(o->event_wait, atomic_read(&o->events) != seen);

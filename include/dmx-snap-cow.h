@@ -15,9 +15,10 @@ struct snapshot;
 struct snap_pending;
 
 /*
- * The copies a scan of the origin decided on, to start once no lock is
- * held, and one pending exception allocated beforehand, where that may
- * sleep, for the scan to use.
+ * The copies the scans of one decision made, to start once no lock is
+ * held (copies of one chunk for several snapshots together), and one
+ * pending exception allocated beforehand, without a lock, for the next
+ * scan to use.
  */
 struct snap_cow_batch {
 	struct list_head start;
