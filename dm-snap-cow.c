@@ -383,7 +383,7 @@ static void snapshot_cow_region(struct snap_pending *pe,
  * exception in its ring (start_node), which are for the same origin
  * sectors and chunk size; through the copier of pe's store.
  */
-static void snapshot_start_copy(struct snap_pending *pe)
+static bool snapshot_try_copy(struct snap_pending *pe, bool may_sleep)
 {
 	struct snapshot *s = pe->snap;
 	struct dmx_copy_region from = {
@@ -398,7 +398,7 @@ static void snapshot_start_copy(struct snap_pending *pe)
 
 	if (pe->full_bio) {
 		submit_bio_noacct(pe->full_bio);
-		return;
+		return true;
 	}
 	snapshot_cow_region(pe, &to[0]);
 	list_for_each_entry(other, &pe->start_node, start_node)
@@ -406,8 +406,18 @@ static void snapshot_start_copy(struct snap_pending *pe)
 	/* The last chunk may reach past the end of the origin. */
 	if (from.sector < origin_size)
 		count = min_t(sector_t, s->chunk_size, origin_size - from.sector);
+	if (!may_sleep)
+		return dmx_copy_nowait(snap_store_copier(s->store), &from,
+				       &to[0], nr_to, count, snapshot_copy_done,
+				       pe);
 	dmx_copy(snap_store_copier(s->store), &from, &to[0], nr_to, count,
 		 snapshot_copy_done, pe);
+	return true;
+}
+
+static void snapshot_start_copy(struct snap_pending *pe)
+{
+	snapshot_try_copy(pe, true);
 }
 
 /* Batches of the origin's decisions. */
@@ -426,13 +436,18 @@ void snap_cow_batch_init(struct snap_cow_batch *b)
  */
 void snap_cow_batch_refill(struct snap_cow_batch *b)
 {
-	if (b->spare)
-		return;
-	b->spare = mempool_alloc(&snap_pending_pool, GFP_NOWAIT);
-	if (b->spare)
+	if (snap_cow_batch_refill_nowait(b))
 		return;
 	snap_cow_batch_start(b);
 	b->spare = snap_pending_alloc();
+}
+
+/* A spare if one can be had at once; false if not.  Any context. */
+bool snap_cow_batch_refill_nowait(struct snap_cow_batch *b)
+{
+	if (!b->spare)
+		b->spare = mempool_alloc(&snap_pending_pool, GFP_NOWAIT);
+	return b->spare;
 }
 
 /* True if a and b may share one copy: the same origin sectors. */
@@ -473,6 +488,32 @@ void snap_cow_batch_start(struct snap_cow_batch *b)
 		snapshot_start_copy(snap_cow_batch_take_copy(b));
 }
 
+/*
+ * Starts the copies that can be without sleeping; false if some are
+ * left on b, in order, for snap_cow_batch_start() from where it may.
+ */
+bool snap_cow_batch_start_nowait(struct snap_cow_batch *b)
+{
+	struct snap_pending *first;
+
+	while (!list_empty(&b->start)) {
+		first = snap_cow_batch_take_copy(b);
+		if (!snapshot_try_copy(first, false)) {
+			/* The ring goes back as it was taken. */
+			list_splice_init(&first->start_node, &b->start);
+			list_add(&first->start_node, &b->start);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Moves the copies on from, not started, to the end of to's. */
+void snap_cow_batch_move(struct snap_cow_batch *to, struct snap_cow_batch *from)
+{
+	list_splice_tail_init(&from->start, &to->start);
+}
+
 void snap_cow_batch_exit(struct snap_cow_batch *b)
 {
 	if (b->spare)
@@ -481,29 +522,6 @@ void snap_cow_batch_exit(struct snap_cow_batch *b)
 }
 
 /* The origin's side: called with the origin's lock held. */
-
-/* True if the origin may overwrite the range without a copy for s. */
-bool snapshot_has_copies(struct snapshot *s, sector_t sector, sector_t len)
-{
-	snap_chunk_t chunk, first, last, new_chunk;
-	bool copied = true;
-
-	spin_lock(&s->lock);
-	if (s->life == SNAP_STARTING || s->dropping) {
-		copied = false;
-	} else if (s->life == SNAP_ACTIVE && s->valid && !s->merge &&
-		   snapshot_chunk_range(s, sector, len, &first, &last)) {
-		for (chunk = first; chunk <= last; chunk++) {
-			if (snapshot_find_pending(s, chunk) ||
-			    !snap_store_lookup(s->store, chunk, &new_chunk)) {
-				copied = false;
-				break;
-			}
-		}
-	}
-	spin_unlock(&s->lock);
-	return copied;
-}
 
 /* Holds *bio, if any, on list: it goes round again from there. */
 static void snapshot_hold_locked(struct bio_list *list, struct bio **bio)

@@ -34,10 +34,12 @@ enum snap_cow_need {
 
 void snap_cow_batch_init(struct snap_cow_batch *b);
 void snap_cow_batch_refill(struct snap_cow_batch *b);
+bool snap_cow_batch_refill_nowait(struct snap_cow_batch *b);
 void snap_cow_batch_start(struct snap_cow_batch *b);
+bool snap_cow_batch_start_nowait(struct snap_cow_batch *b);
+void snap_cow_batch_move(struct snap_cow_batch *to, struct snap_cow_batch *from);
 void snap_cow_batch_exit(struct snap_cow_batch *b);
 
-bool snapshot_has_copies(struct snapshot *s, sector_t sector, sector_t len);
 enum snap_cow_need snapshot_prepare_overwrite(struct snapshot *s,
 					      sector_t sector, sector_t len,
 					      struct bio **bio,
