@@ -324,15 +324,13 @@ call_back:
 	dmx_copy_call_back(c, &done);
 }
 
-/* Process context; may sleep for a job structure. */
-static void dmx_copy_submit(struct dmx_copier *c,
+/* Hands job, allocated from c->job_pool, to the worker; any context. */
+static void dmx_copy_submit(struct dmx_copier *c, struct dmx_copy_job *job,
 			    const struct dmx_copy_region *from,
 			    const struct dmx_copy_region *to,
 			    unsigned int nr_to, sector_t count,
 			    dmx_copy_fn fn, void *context)
 {
-	struct dmx_copy_job *job = mempool_alloc(&c->job_pool, GFP_NOIO);
-
 	memset(job, 0, sizeof(*job));
 	job->c = c;
 	job->zero = !from;
@@ -355,20 +353,43 @@ static void dmx_copy_submit(struct dmx_copier *c,
 /*
  * Copies count sectors from *from to each of the nr_to regions of to
  * and calls fn once every piece is written, or the job failed.
+ * Process context; may sleep for a job structure.
  */
 void dmx_copy(struct dmx_copier *c, const struct dmx_copy_region *from,
 	      const struct dmx_copy_region *to, unsigned int nr_to,
 	      sector_t count, dmx_copy_fn fn, void *context)
 {
-	dmx_copy_submit(c, from, to, nr_to, count, fn, context);
+	dmx_copy_submit(c, mempool_alloc(&c->job_pool, GFP_NOIO), from, to,
+			nr_to, count, fn, context);
 }
 
-/* Writes count sectors of zeroes to each of the nr_to regions of to. */
+/*
+ * dmx_copy() for a caller that must not sleep (a map call): false, and
+ * nothing started, if no job structure can be had at once.  The I/O is
+ * the worker's all the same, never issued from the caller's context.
+ */
+bool dmx_copy_nowait(struct dmx_copier *c, const struct dmx_copy_region *from,
+		     const struct dmx_copy_region *to, unsigned int nr_to,
+		     sector_t count, dmx_copy_fn fn, void *context)
+{
+	struct dmx_copy_job *job = mempool_alloc(&c->job_pool, GFP_NOWAIT);
+
+	if (!job)
+		return false;
+	dmx_copy_submit(c, job, from, to, nr_to, count, fn, context);
+	return true;
+}
+
+/*
+ * Writes count sectors of zeroes to each of the nr_to regions of to.
+ * Process context; may sleep for a job structure.
+ */
 void dmx_copy_zero(struct dmx_copier *c, const struct dmx_copy_region *to,
 		   unsigned int nr_to, sector_t count, dmx_copy_fn fn,
 		   void *context)
 {
-	dmx_copy_submit(c, NULL, to, nr_to, count, fn, context);
+	dmx_copy_submit(c, mempool_alloc(&c->job_pool, GFP_NOIO), NULL, to,
+			nr_to, count, fn, context);
 }
 
 /*

@@ -12,8 +12,12 @@
  * snapshot write covering it), recorded by the store, and completed:
  * reads already sent to the origin for the chunk are waited for, and
  * the bios held on it go.  The allocation comes from a reserve shared
- * by every snapshot, and each one allocated is started before the next
- * is asked for, so the reserve is always given back.
+ * by every snapshot, and whoever waits for one has started every one
+ * it took before, so the reserve is always given back.
+ *
+ * The copies one decision makes of the same origin chunk for several
+ * snapshots with the same chunk size are one job of the copy engine:
+ * the chunk is read once and written to each COW device.
  */
 #include <linux/blkdev.h>
 #include <linux/mempool.h>
@@ -35,7 +39,11 @@ struct snap_pending {
 	bio_end_io_t *full_bio_end_io;
 	void *full_bio_private;
 	int error;
-	struct list_head start_node;	/* on a batch's start list */
+	/*
+	 * On a batch's start list, or once started, in the ring of the
+	 * pending exceptions sharing its copy.
+	 */
+	struct list_head start_node;
 	struct snap_store_commit commit;
 	struct work_struct work;
 };
@@ -317,13 +325,36 @@ static void snapshot_commit(struct snap_pending *pe)
 	snap_store_commit(pe->snap->store, &pe->commit);
 }
 
+/* How destination dest of a shared copy fared. */
+static int snapshot_copy_error(const struct dmx_copy_result *result,
+			       unsigned int dest)
+{
+	if (!result->error)
+		return 0;
+	if (result->read_failed || !result->write_failed ||
+	    test_bit(dest, &result->write_failed))
+		return result->error;
+	return 0;
+}
+
+/*
+ * context is the first of the ring of pending exceptions the copy was
+ * for, destination 0, the others following in order.  Each commit may
+ * free its pending exception, so each leaves the ring before.
+ */
 static void snapshot_copy_done(const struct dmx_copy_result *result,
 			       void *context)
 {
-	struct snap_pending *pe = context;
+	struct snap_pending *first = context, *pe, *tmp;
+	unsigned int dest = 1;
 
-	pe->error = result->error;
-	snapshot_commit(pe);
+	list_for_each_entry_safe(pe, tmp, &first->start_node, start_node) {
+		list_del_init(&pe->start_node);
+		pe->error = snapshot_copy_error(result, dest++);
+		snapshot_commit(pe);
+	}
+	first->error = snapshot_copy_error(result, 0);
+	snapshot_commit(first);
 }
 
 static void snapshot_full_bio_work(struct work_struct *work)
@@ -340,29 +371,53 @@ static void snapshot_full_bio_end_io(struct bio *bio)
 	queue_work(snap_cow_wq, &pe->work);
 }
 
-static void snapshot_start_copy(struct snap_pending *pe)
+static void snapshot_cow_region(struct snap_pending *pe,
+				struct dmx_copy_region *to)
+{
+	to->bdev = pe->snap->cow->bdev;
+	to->sector = snapshot_sector(pe->snap, pe->new_chunk);
+}
+
+/*
+ * Copies pe's chunk from the origin, once for pe and every pending
+ * exception in its ring (start_node), which are for the same origin
+ * sectors and chunk size; through the copier of pe's store.
+ */
+static bool snapshot_try_copy(struct snap_pending *pe, bool may_sleep)
 {
 	struct snapshot *s = pe->snap;
 	struct dmx_copy_region from = {
 		.bdev = s->origin->bdev,
 		.sector = snapshot_sector(s, pe->node.chunk),
 	};
-	struct dmx_copy_region to = {
-		.bdev = s->cow->bdev,
-		.sector = snapshot_sector(s, pe->new_chunk),
-	};
+	struct dmx_copy_region to[DMX_COPY_MAX_DESTS];
 	sector_t origin_size = bdev_nr_sectors(s->origin->bdev);
+	struct snap_pending *other;
+	unsigned int nr_to = 1;
 	sector_t count = 0;
 
 	if (pe->full_bio) {
 		submit_bio_noacct(pe->full_bio);
-		return;
+		return true;
 	}
+	snapshot_cow_region(pe, &to[0]);
+	list_for_each_entry(other, &pe->start_node, start_node)
+		snapshot_cow_region(other, &to[nr_to++]);
 	/* The last chunk may reach past the end of the origin. */
 	if (from.sector < origin_size)
 		count = min_t(sector_t, s->chunk_size, origin_size - from.sector);
-	dmx_copy(snap_store_copier(s->store), &from, &to, 1, count,
+	if (!may_sleep)
+		return dmx_copy_nowait(snap_store_copier(s->store), &from,
+				       &to[0], nr_to, count, snapshot_copy_done,
+				       pe);
+	dmx_copy(snap_store_copier(s->store), &from, &to[0], nr_to, count,
 		 snapshot_copy_done, pe);
+	return true;
+}
+
+static void snapshot_start_copy(struct snap_pending *pe)
+{
+	snapshot_try_copy(pe, true);
 }
 
 /* Batches of the origin's decisions. */
@@ -374,24 +429,89 @@ void snap_cow_batch_init(struct snap_cow_batch *b)
 }
 
 /*
- * A spare pending exception for the next decision; may sleep.  Every
- * one the batch took before is started already, so this ends.
+ * A spare pending exception for the next decision; no lock held.  One
+ * to be had at once leaves the batch's copies unstarted, so that the
+ * next decision can add to them; else they are started first, and the
+ * wait for one ends, as every one taken before is started.
  */
 void snap_cow_batch_refill(struct snap_cow_batch *b)
 {
-	if (!b->spare)
-		b->spare = snap_pending_alloc();
+	if (snap_cow_batch_refill_nowait(b))
+		return;
+	snap_cow_batch_start(b);
+	b->spare = snap_pending_alloc();
 }
 
-/* Starts the copies the last decision made; no lock held. */
+/* A spare if one can be had at once; false if not.  Any context. */
+bool snap_cow_batch_refill_nowait(struct snap_cow_batch *b)
+{
+	if (!b->spare)
+		b->spare = mempool_alloc(&snap_pending_pool, GFP_NOWAIT);
+	return b->spare;
+}
+
+/* True if a and b may share one copy: the same origin sectors. */
+static bool snapshot_may_share_copy(struct snap_pending *a,
+				    struct snap_pending *b)
+{
+	return a->snap->origin->bdev == b->snap->origin->bdev &&
+	       a->snap->chunk_size == b->snap->chunk_size &&
+	       a->node.chunk == b->node.chunk && !a->full_bio && !b->full_bio;
+}
+
+/*
+ * Takes the first pending exception off the start list, with those
+ * that may share its copy, up to one copy's destinations, in its ring.
+ */
+static struct snap_pending *snap_cow_batch_take_copy(struct snap_cow_batch *b)
+{
+	struct snap_pending *first, *pe, *tmp;
+	unsigned int nr = 1;
+
+	first = list_first_entry(&b->start, struct snap_pending, start_node);
+	list_del_init(&first->start_node);
+	list_for_each_entry_safe(pe, tmp, &b->start, start_node) {
+		if (nr == DMX_COPY_MAX_DESTS)
+			break;
+		if (!snapshot_may_share_copy(first, pe))
+			continue;
+		list_move_tail(&pe->start_node, &first->start_node);
+		nr++;
+	}
+	return first;
+}
+
+/* Starts the copies the decisions made; no lock held. */
 void snap_cow_batch_start(struct snap_cow_batch *b)
 {
-	struct snap_pending *pe, *tmp;
+	while (!list_empty(&b->start))
+		snapshot_start_copy(snap_cow_batch_take_copy(b));
+}
 
-	list_for_each_entry_safe(pe, tmp, &b->start, start_node) {
-		list_del_init(&pe->start_node);
-		snapshot_start_copy(pe);
+/*
+ * Starts the copies that can be without sleeping; false if some are
+ * left on b, in order, for snap_cow_batch_start() from where it may.
+ */
+bool snap_cow_batch_start_nowait(struct snap_cow_batch *b)
+{
+	struct snap_pending *first;
+
+	while (!list_empty(&b->start)) {
+		first = snap_cow_batch_take_copy(b);
+		if (!snapshot_try_copy(first, false)) {
+			/* The ring goes back as it was taken. */
+			list_splice_init(&first->start_node, &b->start);
+			list_add(&first->start_node, &b->start);
+			return false;
+		}
 	}
+	return true;
+}
+
+/* Moves the copies on from, not started, to the end of to's. */
+void snap_cow_batch_move(struct snap_cow_batch *to, struct snap_cow_batch *from)
+{
+	list_splice_tail_init(&from->start, &to->start);
 }
 
 void snap_cow_batch_exit(struct snap_cow_batch *b)
@@ -402,29 +522,6 @@ void snap_cow_batch_exit(struct snap_cow_batch *b)
 }
 
 /* The origin's side: called with the origin's lock held. */
-
-/* True if the origin may overwrite the range without a copy for s. */
-bool snapshot_has_copies(struct snapshot *s, sector_t sector, sector_t len)
-{
-	snap_chunk_t chunk, first, last, new_chunk;
-	bool copied = true;
-
-	spin_lock(&s->lock);
-	if (s->life == SNAP_STARTING || s->dropping) {
-		copied = false;
-	} else if (s->life == SNAP_ACTIVE && s->valid && !s->merge &&
-		   snapshot_chunk_range(s, sector, len, &first, &last)) {
-		for (chunk = first; chunk <= last; chunk++) {
-			if (snapshot_find_pending(s, chunk) ||
-			    !snap_store_lookup(s->store, chunk, &new_chunk)) {
-				copied = false;
-				break;
-			}
-		}
-	}
-	spin_unlock(&s->lock);
-	return copied;
-}
 
 /* Holds *bio, if any, on list: it goes round again from there. */
 static void snapshot_hold_locked(struct bio_list *list, struct bio **bio)

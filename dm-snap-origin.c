@@ -4,13 +4,14 @@
  * (include/dmx-snap-origin.h).
  *
  * A write to an origin goes straight through when every snapshot
- * listed on the origin has its copies of the range already; else the
- * origin's worker has each snapshot make the copies it lacks, and the
- * write waits on the last of them, or on a snapshot still starting.
- * The whole decision is taken under the origin's lock, and a pending
- * exception it needs is allocated beforehand, where that may sleep: a
- * decision that runs out of them is dropped, one is allocated, and the
- * decision is taken again.
+ * listed on the origin has its copies of the range already; else each
+ * snapshot makes the copies it lacks, and the write waits on one of
+ * them (then on the next it still needs), or on a snapshot still
+ * starting.  The decision is taken in the map call while what it needs
+ * can be had without sleeping, else by the origin's worker.  The whole
+ * decision is taken under the origin's lock, and a pending exception
+ * it needs is allocated beforehand: a decision that runs out of them
+ * is dropped, one is allocated, and the decision is taken again.
  *
  * Loading or removing a snapshot while its origin is live is safe, not
  * refused.  A snapshot joins its origin at its first resume, under the
@@ -51,6 +52,8 @@ struct snap_origin {
 	atomic_t inflight[SNAP_ORIGIN_GENS];
 	wait_queue_head_t drained;
 	struct bio_list deferred;	/* writes for the worker */
+	/* Copies a map call decided on but could not start: the worker's. */
+	struct snap_cow_batch late;
 	struct work_struct work;
 
 	/*
@@ -102,6 +105,7 @@ static struct snap_origin *snap_origin_alloc(dev_t dev)
 		atomic_set(&o->inflight[i], 0);
 	init_waitqueue_head(&o->drained);
 	bio_list_init(&o->deferred);
+	snap_cow_batch_init(&o->late);
 	INIT_WORK(&o->work, snap_origin_work);
 	atomic_set(&o->events, 0);
 	init_waitqueue_head(&o->event_wait);
@@ -291,43 +295,38 @@ static struct snap_origin_io *snap_origin_io_of(struct bio *bio)
 }
 
 /*
- * True, with the bio counted as a write in flight, if every snapshot of
- * o has its copies of the bio's range already.  o->lock held.
+ * The decision again for a write a copy of o held, without a spare: it
+ * goes on (added to ready) if nothing else holds it, waits on another
+ * copy made already (of another snapshot, typically), or goes back to
+ * the worker if it needs a new one; true for the worker.  o->lock held.
  */
-static bool snap_origin_may_write(struct snap_origin *o, struct bio *bio)
+static bool snap_origin_recheck_locked(struct snap_origin *o, struct bio *bio,
+				       struct bio_list *ready)
 {
-	sector_t sector = bio->bi_iter.bi_sector;
-	sector_t len = bio_sectors(bio);
-	struct snap_origin_member *m;
+	struct bio *waiting = bio;
+	struct snap_cow_batch b;
+	enum snap_cow_need need;
 
-	list_for_each_entry(m, &o->members, node)
-		if (!snapshot_has_copies(m->snap, sector, len))
-			return false;
-	snap_origin_count(o, snap_origin_io_of(bio));
+	snap_cow_batch_init(&b);
+	need = snap_origin_scan(o, bio->bi_iter.bi_sector, bio_sectors(bio),
+				&waiting, &b);
+	/* Without a spare the scan made no copy: nothing to start. */
+	if (!waiting)
+		return false;
+	if (need == SNAP_COW_CLEAR) {
+		snap_origin_count(o, snap_origin_io_of(bio));
+		bio_list_add(ready, bio);
+		return false;
+	}
+	bio_list_add(&o->deferred, bio);
 	return true;
 }
 
 /*
- * The fast path of an origin write: through if every snapshot has its
- * copies, else to the worker.  Allocation-free.
- */
-int snap_origin_map_write(struct snap_origin *o, struct bio *bio)
-{
-	spin_lock(&o->lock);
-	if (snap_origin_may_write(o, bio)) {
-		spin_unlock(&o->lock);
-		return DMX_MAPIO_REMAPPED;
-	}
-	bio_list_add(&o->deferred, bio);
-	spin_unlock(&o->lock);
-	queue_work(snap_origin_wq, &o->work);
-	return DMX_MAPIO_SUBMITTED;
-}
-
-/*
  * A copy of a snapshot of o has ended: the origin writes that waited
- * on it go on from here if nothing else holds them, else through the
- * worker again.  Process context.
+ * on it go on from here, or wait on the next copy they need, and only
+ * a write that needs a new copy goes through the worker again.
+ * Process context.
  */
 void snap_origin_copied(struct snap_origin *o, struct bio_list *bios)
 {
@@ -337,14 +336,8 @@ void snap_origin_copied(struct snap_origin *o, struct bio_list *bios)
 
 	if (!bio_list_empty(bios)) {
 		spin_lock(&o->lock);
-		while ((bio = bio_list_pop(bios))) {
-			if (snap_origin_may_write(o, bio)) {
-				bio_list_add(&ready, bio);
-			} else {
-				bio_list_add(&o->deferred, bio);
-				slow = true;
-			}
-		}
+		while ((bio = bio_list_pop(bios)))
+			slow |= snap_origin_recheck_locked(o, bio, &ready);
 		spin_unlock(&o->lock);
 	}
 	if (slow)
@@ -379,7 +372,23 @@ static enum snap_cow_need snap_origin_scan_extents(struct snap_origin *o,
 	return result;
 }
 
-static void snap_origin_write_slow(struct snap_origin *o, struct bio *bio)
+/* What became of an origin write a decision was taken for. */
+enum snap_origin_verdict {
+	SNAP_ORIGIN_GO,		/* counted: on to the origin */
+	SNAP_ORIGIN_HELD,	/* waits on a copy or a snapshot */
+	SNAP_ORIGIN_LATER,	/* a copy it needs lacked a spare: the worker */
+};
+
+/*
+ * The decision for an origin write, with the copies it needs started.
+ * Spares are taken while they can be had at once, and waited for only
+ * if may_sleep (never in a map call, where the bios it submitted are
+ * not yet issued); once the bio is held, a later decision only makes
+ * copies.
+ */
+static enum snap_origin_verdict snap_origin_decide(struct snap_origin *o,
+						   struct bio *bio,
+						   bool may_sleep)
 {
 	struct bio *waiting = bio;
 	struct snap_cow_batch b;
@@ -393,31 +402,70 @@ static void snap_origin_write_slow(struct snap_origin *o, struct bio *bio)
 		if (need == SNAP_COW_CLEAR && waiting)
 			snap_origin_count(o, snap_origin_io_of(bio));
 		spin_unlock(&o->lock);
-		snap_cow_batch_start(&b);
 		if (need != SNAP_COW_NEED_SPARE)
 			break;
-		snap_cow_batch_refill(&b);
+		if (may_sleep)
+			snap_cow_batch_refill(&b);
+		else if (!snap_cow_batch_refill_nowait(&b))
+			break;
 	}
 	snap_cow_batch_exit(&b);
-	/*
-	 * Else the bio waits on a copy or on a snapshot, and is no longer
-	 * ours: once it is held, a later decision only makes copies.
-	 */
-	if (need == SNAP_COW_CLEAR && waiting)
+	if (may_sleep) {
+		snap_cow_batch_start(&b);
+	} else if (!snap_cow_batch_start_nowait(&b)) {
+		spin_lock(&o->lock);
+		snap_cow_batch_move(&o->late, &b);
+		spin_unlock(&o->lock);
+		queue_work(snap_origin_wq, &o->work);
+	}
+	if (!waiting)
+		return SNAP_ORIGIN_HELD;
+	return need == SNAP_COW_CLEAR ? SNAP_ORIGIN_GO : SNAP_ORIGIN_LATER;
+}
+
+/*
+ * An origin write: through if every snapshot has its copies, else the
+ * copies it needs are started here and it waits on them, unless memory
+ * for one is short: the worker, which may wait for it, takes over.
+ */
+int snap_origin_map_write(struct snap_origin *o, struct bio *bio)
+{
+	switch (snap_origin_decide(o, bio, false)) {
+	case SNAP_ORIGIN_GO:
+		return DMX_MAPIO_REMAPPED;
+	case SNAP_ORIGIN_HELD:
+		return DMX_MAPIO_SUBMITTED;
+	default:
+		break;
+	}
+	spin_lock(&o->lock);
+	bio_list_add(&o->deferred, bio);
+	spin_unlock(&o->lock);
+	queue_work(snap_origin_wq, &o->work);
+	return DMX_MAPIO_SUBMITTED;
+}
+
+static void snap_origin_write_slow(struct snap_origin *o, struct bio *bio)
+{
+	if (snap_origin_decide(o, bio, true) == SNAP_ORIGIN_GO)
 		submit_bio_noacct(bio);
 }
 
 static void snap_origin_work(struct work_struct *work)
 {
 	struct snap_origin *o = container_of(work, struct snap_origin, work);
+	struct snap_cow_batch late;
 	struct bio_list bios;
 	struct bio *bio;
 
+	snap_cow_batch_init(&late);
 	spin_lock(&o->lock);
 	bios = o->deferred;
 	bio_list_init(&o->deferred);
+	snap_cow_batch_move(&late, &o->late);
 	spin_unlock(&o->lock);
 
+	snap_cow_batch_start(&late);
 	while ((bio = bio_list_pop(&bios)))
 		snap_origin_write_slow(o, bio);
 }
@@ -445,13 +493,13 @@ void snap_origin_claim(struct snap_origin *o,
 		if (need == SNAP_COW_CLEAR)
 			snap_origin_count(o, io);
 		spin_unlock(&o->lock);
-		snap_cow_batch_start(&b);
-		if (need == SNAP_COW_CLEAR)
-			break;
 		if (need == SNAP_COW_NEED_SPARE) {
 			snap_cow_batch_refill(&b);
 			continue;
 		}
+		snap_cow_batch_start(&b);
+		if (need == SNAP_COW_CLEAR)
+			break;
 		/* No reserve is held while waiting. */
 		snap_cow_batch_exit(&b);
 		wait_event(o->event_wait, atomic_read(&o->events) != seen);

@@ -12,8 +12,9 @@
  * where epa, the exceptions per area, is what fits in one chunk.
  *
  * Commits are batched: copied exceptions queue up while an area write
- * is in flight and the next write records all of them.  Each area write
- * carries a preflush, so the copied data is durable before the entry
+ * is in flight and the next write records all of them, writing only
+ * the blocks of the area that hold them.  Each area write carries a
+ * preflush, so the copied data is durable before the entry
  * pointing at it, and FUA, so the entry is durable before the bios
  * waiting on it are let go.  Before an area fills up, the next one is
  * zeroed on disk, so a reader walking full areas never runs into stale
@@ -399,9 +400,35 @@ static int snap_pstore_prepare(struct snap_store *st, snap_chunk_t *new_chunk)
 	return 0;
 }
 
+/*
+ * Writes the blocks of the current area that hold entries first to
+ * last: the rest of it is on disk already, as it is in memory.  The
+ * unit is a page (the buffer is vmalloc'd page by page) or the device's
+ * block, if larger, and never more than the whole area.
+ */
+static int snap_pstore_write_entries(struct snap_pstore *ps, u32 first,
+				     u32 last)
+{
+	size_t area_bytes = snap_pstore_chunk_bytes(ps);
+	size_t unit = max_t(size_t, PAGE_SIZE,
+			    bdev_logical_block_size(ps->st.cow));
+	size_t start, end;
+	sector_t where;
+
+	unit = min(unit, area_bytes);
+	start = round_down(first * sizeof(struct snap_disk_exception), unit);
+	end = round_up((last + 1) * sizeof(struct snap_disk_exception), unit);
+	where = snap_chunk_to_sector(snap_area_location(ps, ps->current_area),
+				     ps->st.chunk_shift);
+	return snap_pstore_io(ps, where + (start >> SECTOR_SHIFT), end - start,
+			      ps->area + start, end - start,
+			      REQ_OP_WRITE | REQ_PREFLUSH | REQ_FUA | REQ_SYNC);
+}
+
 static int snap_pstore_write_batch(struct snap_pstore *ps,
 				   struct list_head *batch)
 {
+	u32 first = ps->current_committed;
 	struct snap_store_commit *c;
 	int r;
 
@@ -420,9 +447,7 @@ static int snap_pstore_write_batch(struct snap_pstore *ps,
 		if (r)
 			return r;
 	}
-	r = snap_pstore_chunk_io(ps, ps->area,
-				 snap_area_location(ps, ps->current_area),
-				 REQ_OP_WRITE | REQ_PREFLUSH | REQ_FUA | REQ_SYNC);
+	r = snap_pstore_write_entries(ps, first, ps->current_committed - 1);
 	if (r)
 		return r;
 

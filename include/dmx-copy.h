@@ -48,6 +48,9 @@ void dmx_copy_destroy(struct dmx_copier *c);
 void dmx_copy(struct dmx_copier *c, const struct dmx_copy_region *from,
 	      const struct dmx_copy_region *to, unsigned int nr_to,
 	      sector_t count, dmx_copy_fn fn, void *context);
+bool dmx_copy_nowait(struct dmx_copier *c, const struct dmx_copy_region *from,
+		     const struct dmx_copy_region *to, unsigned int nr_to,
+		     sector_t count, dmx_copy_fn fn, void *context);
 void dmx_copy_zero(struct dmx_copier *c, const struct dmx_copy_region *to,
 		   unsigned int nr_to, sector_t count, dmx_copy_fn fn,
 		   void *context);

@@ -15,9 +15,10 @@ struct snapshot;
 struct snap_pending;
 
 /*
- * The copies a scan of the origin decided on, to start once no lock is
- * held, and one pending exception allocated beforehand, where that may
- * sleep, for the scan to use.
+ * The copies the scans of one decision made, to start once no lock is
+ * held (copies of one chunk for several snapshots together), and one
+ * pending exception allocated beforehand, without a lock, for the next
+ * scan to use.
  */
 struct snap_cow_batch {
 	struct list_head start;
@@ -33,10 +34,12 @@ enum snap_cow_need {
 
 void snap_cow_batch_init(struct snap_cow_batch *b);
 void snap_cow_batch_refill(struct snap_cow_batch *b);
+bool snap_cow_batch_refill_nowait(struct snap_cow_batch *b);
 void snap_cow_batch_start(struct snap_cow_batch *b);
+bool snap_cow_batch_start_nowait(struct snap_cow_batch *b);
+void snap_cow_batch_move(struct snap_cow_batch *to, struct snap_cow_batch *from);
 void snap_cow_batch_exit(struct snap_cow_batch *b);
 
-bool snapshot_has_copies(struct snapshot *s, sector_t sector, sector_t len);
 enum snap_cow_need snapshot_prepare_overwrite(struct snapshot *s,
 					      sector_t sector, sector_t len,
 					      struct bio **bio,
