@@ -60,6 +60,7 @@ bool snap_store_lookup(struct snap_store *st, snap_chunk_t old_chunk,
 		       snap_chunk_t *new_chunk);
 int snap_store_prepare(struct snap_store *st, snap_chunk_t *new_chunk);
 void snap_store_commit(struct snap_store *st, struct snap_store_commit *c);
+bool snap_store_commits_anywhere(struct snap_store *st);
 void snap_store_drop(struct snap_store *st);
 void snap_store_usage(struct snap_store *st, sector_t *total,
 		      sector_t *allocated, sector_t *metadata);
