@@ -72,7 +72,7 @@ int snap_store_setup(struct snap_store *st, const struct snap_store_ops *ops,
 	st->table = snap_chunk_table_create(snap_store_cow_chunks(st));
 	if (!st->table)
 		return -ENOMEM;
-	copier = dmx_copy_create(chunk_size);
+	copier = dmx_copy_create(max_t(u32, chunk_size, SNAP_COPY_PIECE_SECTORS));
 	if (IS_ERR(copier))
 		return PTR_ERR(copier);
 	st->copier = copier;
