@@ -10,12 +10,13 @@
  * the next piece starts once every write of the one before has ended.
  * Many jobs are in flight at once, one piece each.
  *
- * One worker does everything but the bio completions, and never sleeps
- * for memory: a piece that cannot get its pages or bios waits, in turn,
- * for the next completion to give some back.  The reserves (the pages
- * and the bios of one piece) are the copier's alone, so when nothing
- * is in flight they are full and the first piece waiting gets all it
- * needs: every job finishes.  A completion only hands its piece to the
+ * One worker does everything but the bio completions (and the first
+ * read of a job started from a map call, dmx_copy_nowait()), and never
+ * sleeps for memory: a piece that cannot get its pages or bios waits,
+ * in turn, for the next completion to give some back.  The reserves
+ * (the pages and the bios of one piece) are the copier's alone, so when
+ * nothing is in flight they are full and the first piece waiting gets
+ * all it needs: every job finishes.  A completion only hands its piece to the
  * worker.  Writing from the read's completion would run in a context
  * that is not ours, an interrupt or a driver's own thread, which the
  * write may need free before it can be queued (a loop device's worker,
@@ -324,12 +325,12 @@ call_back:
 	dmx_copy_call_back(c, &done);
 }
 
-/* Hands job, allocated from c->job_pool, to the worker; any context. */
-static void dmx_copy_submit(struct dmx_copier *c, struct dmx_copy_job *job,
-			    const struct dmx_copy_region *from,
-			    const struct dmx_copy_region *to,
-			    unsigned int nr_to, sector_t count,
-			    dmx_copy_fn fn, void *context)
+/* Fills in job, allocated from c->job_pool, and counts it. */
+static void dmx_copy_init_job(struct dmx_copier *c, struct dmx_copy_job *job,
+			      const struct dmx_copy_region *from,
+			      const struct dmx_copy_region *to,
+			      unsigned int nr_to, sector_t count,
+			      dmx_copy_fn fn, void *context)
 {
 	memset(job, 0, sizeof(*job));
 	job->c = c;
@@ -346,6 +347,16 @@ static void dmx_copy_submit(struct dmx_copier *c, struct dmx_copy_job *job,
 		job->left = count;
 	}
 	atomic_inc(&c->nr_jobs);
+}
+
+/* Hands job, allocated from c->job_pool, to the worker; any context. */
+static void dmx_copy_submit(struct dmx_copier *c, struct dmx_copy_job *job,
+			    const struct dmx_copy_region *from,
+			    const struct dmx_copy_region *to,
+			    unsigned int nr_to, sector_t count,
+			    dmx_copy_fn fn, void *context)
+{
+	dmx_copy_init_job(c, job, from, to, nr_to, count, fn, context);
 	/* Through the ended list: no piece yet, maybe nothing to do. */
 	dmx_copy_queue(job, &c->ended);
 }
@@ -364,9 +375,11 @@ void dmx_copy(struct dmx_copier *c, const struct dmx_copy_region *from,
 }
 
 /*
- * dmx_copy() for a caller that must not sleep (a map call): false, and
- * nothing started, if no job structure can be had at once.  The I/O is
- * the worker's all the same, never issued from the caller's context.
+ * dmx_copy() from a map call, which must not sleep: false, and nothing
+ * started, if no job structure can be had at once.  The first piece's
+ * read is submitted from here if its memory can be had at once too: it
+ * goes out once the map call returns, as the bios of a map call do.
+ * Everything after it is the worker's, as for any job.
  */
 bool dmx_copy_nowait(struct dmx_copier *c, const struct dmx_copy_region *from,
 		     const struct dmx_copy_region *to, unsigned int nr_to,
@@ -376,7 +389,11 @@ bool dmx_copy_nowait(struct dmx_copier *c, const struct dmx_copy_region *from,
 
 	if (!job)
 		return false;
-	dmx_copy_submit(c, job, from, to, nr_to, count, fn, context);
+	dmx_copy_init_job(c, job, from, to, nr_to, count, fn, context);
+	if (job->zero || job->result.error || !job->left)
+		dmx_copy_queue(job, &c->ended);
+	else if (!dmx_copy_start_piece(job))
+		dmx_copy_queue(job, &c->starting);
 	return true;
 }
 

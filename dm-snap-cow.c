@@ -362,11 +362,16 @@ static void snapshot_full_bio_work(struct work_struct *work)
 	snapshot_commit(container_of(work, struct snap_pending, work));
 }
 
+/* Straight to the store if it takes commits here, else via the worker. */
 static void snapshot_full_bio_end_io(struct bio *bio)
 {
 	struct snap_pending *pe = bio->bi_private;
 
 	pe->error = blk_status_to_errno(bio->bi_status);
+	if (!pe->error && snap_store_commits_anywhere(pe->snap->store)) {
+		snapshot_commit(pe);
+		return;
+	}
 	INIT_WORK(&pe->work, snapshot_full_bio_work);
 	queue_work(snap_cow_wq, &pe->work);
 }
@@ -613,24 +618,6 @@ void snapshot_activate_locked(struct snapshot *s, struct bio_list *parked)
 
 /* Snapshot writes that need a new pending exception. */
 
-/*
- * A snapshot write to a chunk without an exception: it waits on the
- * chunk's pending exception, or goes to the worker for a new one.
- * s->lock held.
- */
-void snapshot_queue_write_locked(struct snapshot *s, struct bio *bio,
-				 snap_chunk_t chunk)
-{
-	struct snap_pending *pe = snapshot_find_pending(s, chunk);
-
-	if (pe) {
-		bio_list_add(&pe->snap_bios, bio);
-		return;
-	}
-	bio_list_add(&s->deferred, bio);
-	queue_work(snap_cow_wq, &s->write_work);
-}
-
 static bool snapshot_bio_covers_chunk(struct snapshot *s, struct bio *bio)
 {
 	return !(bio->bi_iter.bi_sector & (s->chunk_size - 1)) &&
@@ -647,6 +634,72 @@ static void snapshot_take_full_bio(struct snapshot *s, struct snap_pending *pe,
 	snapshot_remap_to_cow(s, bio, pe->new_chunk);
 	bio->bi_end_io = snapshot_full_bio_end_io;
 	bio->bi_private = pe;
+}
+
+/*
+ * Lists pe for chunk and gives it bio, as the copy itself if bio
+ * covers the chunk, else to remap once the copy is recorded.  s->lock
+ * held; -ENOSPC if the COW device is full.
+ */
+static int snapshot_pend_write_locked(struct snapshot *s,
+				      struct snap_pending *pe, struct bio *bio,
+				      snap_chunk_t chunk)
+{
+	int r = snapshot_init_pending_locked(s, pe, chunk);
+
+	if (r)
+		return r;
+	if (snapshot_bio_covers_chunk(s, bio))
+		snapshot_take_full_bio(s, pe, bio);
+	else
+		bio_list_add(&pe->snap_bios, bio);
+	return 0;
+}
+
+/*
+ * A snapshot write to a chunk without an exception: it waits on the
+ * chunk's pending exception, or gets a new one at once if one can be
+ * had without sleeping (returned: start it with snapshot_start_write()
+ * once s->lock is dropped), or else goes to the worker for one.
+ * s->lock held.
+ */
+struct snap_pending *snapshot_queue_write_locked(struct snapshot *s,
+						 struct bio *bio,
+						 snap_chunk_t chunk)
+{
+	struct snap_pending *pe = snapshot_find_pending(s, chunk);
+
+	if (pe) {
+		bio_list_add(&pe->snap_bios, bio);
+		return NULL;
+	}
+	pe = mempool_alloc(&snap_pending_pool, GFP_NOWAIT);
+	if (pe && !snapshot_pend_write_locked(s, pe, bio, chunk))
+		return pe;
+	/* The worker sleeps for one, or finds the COW device full. */
+	if (pe)
+		snap_pending_release(pe);
+	bio_list_add(&s->deferred, bio);
+	queue_work(snap_cow_wq, &s->write_work);
+	return NULL;
+}
+
+static void snapshot_start_copy_work(struct work_struct *work)
+{
+	snapshot_start_copy(container_of(work, struct snap_pending, work));
+}
+
+/*
+ * Starts the copy of a pending exception snapshot_queue_write_locked()
+ * made; from the map call, so the worker starts it if it cannot be
+ * started without sleeping.  No lock held.
+ */
+void snapshot_start_write(struct snap_pending *pe)
+{
+	if (snapshot_try_copy(pe, false))
+		return;
+	INIT_WORK(&pe->work, snapshot_start_copy_work);
+	queue_work(snap_cow_wq, &pe->work);
 }
 
 /* new_pe, allocated before the lock was taken, is used or given back. */
@@ -673,17 +726,13 @@ static void snapshot_write_slow(struct snapshot *s, struct bio *bio)
 		snap_pending_release(new_pe);
 		return;
 	}
-	if (snapshot_init_pending_locked(s, new_pe, chunk)) {
+	if (snapshot_pend_write_locked(s, new_pe, bio, chunk)) {
 		spin_unlock(&s->lock);
 		snap_pending_release(new_pe);
 		snapshot_cow_full(s);
 		bio_io_error(bio);
 		return;
 	}
-	if (snapshot_bio_covers_chunk(s, bio))
-		snapshot_take_full_bio(s, new_pe, bio);
-	else
-		bio_list_add(&new_pe->snap_bios, bio);
 	spin_unlock(&s->lock);
 	snapshot_start_copy(new_pe);
 	return;

@@ -121,6 +121,13 @@ static void snap_merge_fail(struct snapshot *s, const char *why, int error)
 	dmx_target_event(s->ti);
 }
 
+/* One copy of the batch fewer in flight; the last one ends the step. */
+static void snap_merge_put_copy(struct snapshot *s)
+{
+	if (atomic_dec_and_test(&s->merge_copies))
+		queue_work(snap_merge_wq, &s->merge_done_work);
+}
+
 static void snap_merge_copied(const struct dmx_copy_result *result,
 			      void *context)
 {
@@ -128,27 +135,81 @@ static void snap_merge_copied(const struct dmx_copy_result *result,
 
 	if (result->error)
 		cmpxchg(&s->merge_error, 0, result->error);
-	if (atomic_dec_and_test(&s->merge_copies))
-		queue_work(snap_merge_wq, &s->merge_done_work);
+	snap_merge_put_copy(s);
 }
 
-static void snap_merge_copy(struct snapshot *s, const struct snap_merge_entry *e)
+/* True if b follows a by one chunk, up or down, on both devices. */
+static bool snap_merge_follows(const struct snap_merge_entry *a,
+			       const struct snap_merge_entry *b, bool up)
+{
+	if (up)
+		return b->old_chunk == a->old_chunk + 1 &&
+		       b->new_chunk == a->new_chunk + 1;
+	return b->old_chunk + 1 == a->old_chunk &&
+	       b->new_chunk + 1 == a->new_chunk;
+}
+
+/*
+ * How many entries from e on, at most max, are one run of consecutive
+ * chunks, on the COW device as on the origin: the store hands out the
+ * newest first, so a run written in order comes downwards.  *low is
+ * the run's first chunk on both devices.
+ */
+static int snap_merge_run(const struct snap_merge_entry *e, int n, int max,
+			  const struct snap_merge_entry **low)
+{
+	bool up = n > 1 && snap_merge_follows(&e[0], &e[1], true);
+	int len = 1;
+
+	while (len < n && len < max &&
+	       snap_merge_follows(&e[len - 1], &e[len], up))
+		len++;
+	*low = up ? &e[0] : &e[len - 1];
+	return len;
+}
+
+/* Copies the run of nr chunks starting at low back to the origin. */
+static void snap_merge_copy(struct snapshot *s,
+			    const struct snap_merge_entry *low, int nr)
 {
 	struct dmx_copy_region from = {
 		.bdev = s->cow->bdev,
-		.sector = snapshot_sector(s, e->new_chunk),
+		.sector = snapshot_sector(s, low->new_chunk),
 	};
 	struct dmx_copy_region to = {
 		.bdev = s->origin->bdev,
-		.sector = snapshot_sector(s, e->old_chunk),
+		.sector = snapshot_sector(s, low->old_chunk),
 	};
 	sector_t origin_size = bdev_nr_sectors(s->origin->bdev);
 	sector_t count = 0;
 
+	/* The last chunk may reach past the end of the origin. */
 	if (to.sector < origin_size)
-		count = min_t(sector_t, s->chunk_size, origin_size - to.sector);
+		count = min_t(sector_t, (sector_t)nr * s->chunk_size,
+			      origin_size - to.sector);
+	atomic_inc(&s->merge_copies);
 	dmx_copy(snap_store_copier(s->store), &from, &to, 1, count,
 		 snap_merge_copied, s);
+}
+
+/*
+ * Copies the batch: a run of consecutive chunks goes in copies of one
+ * piece of the copier each, all in flight at once.  The count starts
+ * at one, dropped last, so no copy ends the step before all started.
+ */
+static void snap_merge_copy_batch(struct snapshot *s, int n)
+{
+	int max = max_t(int, 1, SNAP_COPY_PIECE_SECTORS / s->chunk_size);
+	const struct snap_merge_entry *low;
+	int i, len;
+
+	s->merge_error = 0;
+	atomic_set(&s->merge_copies, 1);
+	for (i = 0; i < n; i += len) {
+		len = snap_merge_run(&s->merge_batch[i], n - i, max, &low);
+		snap_merge_copy(s, low, len);
+	}
+	snap_merge_put_copy(s);
 }
 
 static void snap_merge_step(struct work_struct *work)
@@ -186,10 +247,7 @@ static void snap_merge_step(struct work_struct *work)
 	for (i = 0; i < n; i++)
 		snap_track_wait(s->tracker, s->merge_batch[i].old_chunk);
 
-	s->merge_error = 0;
-	atomic_set(&s->merge_copies, n);
-	for (i = 0; i < n; i++)
-		snap_merge_copy(s, &s->merge_batch[i]);
+	snap_merge_copy_batch(s, n);
 	return;
 
 stop:

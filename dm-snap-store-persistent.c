@@ -466,13 +466,13 @@ static void snap_pstore_take_batch(struct snap_pstore *ps,
 	u32 room = ps->exceptions_per_area - ps->current_committed;
 	struct snap_store_commit *c, *tmp;
 
-	spin_lock(&ps->commit_lock);
+	spin_lock_irq(&ps->commit_lock);
 	list_for_each_entry_safe(c, tmp, &ps->commit_queue, node) {
 		if (!room--)
 			break;
 		list_move_tail(&c->node, batch);
 	}
-	spin_unlock(&ps->commit_lock);
+	spin_unlock_irq(&ps->commit_lock);
 }
 
 static void snap_pstore_commit_work(struct work_struct *work)
@@ -499,14 +499,16 @@ static void snap_pstore_commit_work(struct work_struct *work)
 	}
 }
 
+/* Any context: the worker writes the entries. */
 static void snap_pstore_commit(struct snap_store *st,
 			       struct snap_store_commit *c)
 {
 	struct snap_pstore *ps = snap_pstore_of(st);
+	unsigned long flags;
 
-	spin_lock(&ps->commit_lock);
+	spin_lock_irqsave(&ps->commit_lock, flags);
 	list_add_tail(&c->node, &ps->commit_queue);
-	spin_unlock(&ps->commit_lock);
+	spin_unlock_irqrestore(&ps->commit_lock, flags);
 	queue_work(snap_pstore_wq, &ps->commit_work);
 }
 
@@ -651,6 +653,7 @@ static const struct snap_store_ops snap_pstore_ops = {
 	.load			= snap_pstore_load,
 	.prepare		= snap_pstore_prepare,
 	.commit			= snap_pstore_commit,
+	.commit_anywhere	= true,
 	.drop			= snap_pstore_drop,
 	.metadata_sectors	= snap_pstore_metadata_sectors,
 	.merge_next		= snap_pstore_merge_next,

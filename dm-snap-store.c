@@ -72,7 +72,7 @@ int snap_store_setup(struct snap_store *st, const struct snap_store_ops *ops,
 	st->table = snap_chunk_table_create(snap_store_cow_chunks(st));
 	if (!st->table)
 		return -ENOMEM;
-	copier = dmx_copy_create(chunk_size);
+	copier = dmx_copy_create(max_t(u32, chunk_size, SNAP_COPY_PIECE_SECTORS));
 	if (IS_ERR(copier))
 		return PTR_ERR(copier);
 	st->copier = copier;
@@ -208,10 +208,19 @@ int snap_store_prepare(struct snap_store *st, snap_chunk_t *new_chunk)
 	return r;
 }
 
-/* Process context; c->done follows. */
+/*
+ * Process context, or any if snap_store_commits_anywhere(); c->done
+ * follows, in process context.
+ */
 void snap_store_commit(struct snap_store *st, struct snap_store_commit *c)
 {
 	st->ops->commit(st, c);
+}
+
+/* True if the kind queues commits: they may come from a bio's end_io. */
+bool snap_store_commits_anywhere(struct snap_store *st)
+{
+	return st->ops->commit_anywhere;
 }
 
 /* The kind is done with c: list its exception, then call back. */

@@ -45,6 +45,7 @@ static int snapshot_map(struct dmx_target *ti, struct bio *bio)
 {
 	struct snapshot *s = ti->private;
 	struct snap_io *io = dmx_per_io_data(bio);
+	struct snap_pending *start = NULL;
 	snap_chunk_t chunk, new_chunk;
 	int r = DMX_MAPIO_KILL;
 
@@ -74,10 +75,12 @@ static int snapshot_map(struct dmx_target *ti, struct bio *bio)
 		r = DMX_MAPIO_REMAPPED;
 		goto out;
 	}
-	snapshot_queue_write_locked(s, bio, chunk);
+	start = snapshot_queue_write_locked(s, bio, chunk);
 	r = DMX_MAPIO_SUBMITTED;
 out:
 	spin_unlock(&s->lock);
+	if (start)
+		snapshot_start_write(start);
 	return r;
 }
 

@@ -18,8 +18,12 @@ struct snap_store_ops {
 	int (*load)(struct snap_store *st);
 	/* A free COW chunk; st->lock held. */
 	int (*prepare)(struct snap_store *st, snap_chunk_t *new_chunk);
-	/* Ends with snap_store_committed(). */
+	/*
+	 * Ends with snap_store_committed(); from process context, or from
+	 * any if commit_anywhere.
+	 */
 	void (*commit)(struct snap_store *st, struct snap_store_commit *c);
+	bool commit_anywhere;
 	void (*drop)(struct snap_store *st);
 	sector_t (*metadata_sectors)(struct snap_store *st);
 	int (*merge_next)(struct snap_store *st,

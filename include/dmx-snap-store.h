@@ -40,6 +40,13 @@ struct snap_store_commit {
 	struct list_head node;		/* the store's while it owns it */
 };
 
+/*
+ * The most a store's copier moves in one piece, a read and a write of
+ * each destination (a chunk, if chunks are larger): what a merge copies
+ * at once of consecutive chunks.  Its pages are the copier's reserve.
+ */
+#define SNAP_COPY_PIECE_SECTORS	256
+
 struct snap_merge_entry {
 	snap_chunk_t old_chunk;
 	snap_chunk_t new_chunk;
@@ -60,6 +67,7 @@ bool snap_store_lookup(struct snap_store *st, snap_chunk_t old_chunk,
 		       snap_chunk_t *new_chunk);
 int snap_store_prepare(struct snap_store *st, snap_chunk_t *new_chunk);
 void snap_store_commit(struct snap_store *st, struct snap_store_commit *c);
+bool snap_store_commits_anywhere(struct snap_store *st);
 void snap_store_drop(struct snap_store *st);
 void snap_store_usage(struct snap_store *st, sector_t *total,
 		      sector_t *allocated, sector_t *metadata);

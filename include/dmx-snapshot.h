@@ -111,8 +111,10 @@ static inline sector_t snapshot_sector(struct snapshot *s, snap_chunk_t chunk)
 /* dm-snap-cow.c: copy-on-write. */
 void snapshot_remap_to_cow(struct snapshot *s, struct bio *bio,
 			   snap_chunk_t new_chunk);
-void snapshot_queue_write_locked(struct snapshot *s, struct bio *bio,
-				 snap_chunk_t chunk);
+struct snap_pending *snapshot_queue_write_locked(struct snapshot *s,
+						 struct bio *bio,
+						 snap_chunk_t chunk);
+void snapshot_start_write(struct snap_pending *pe);
 void snapshot_invalidate(struct snapshot *s, int error);
 void snapshot_drop_work(struct work_struct *work);
 void snapshot_write_work(struct work_struct *work);

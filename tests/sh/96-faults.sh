@@ -9,9 +9,9 @@
 #     the device is left usable or absent, and removable;
 #  2. I/O with failslab on the submitting task (probability, task
 #     filter, GFP_KERNEL included) on linear, striped over three
-#     flushing devices, and an origin with two snapshots: verified I/O
-#     ends in success or EIO, nothing hangs, the snapshots keep their
-#     contents;
+#     flushing devices, an origin with two snapshots, and writes to a
+#     snapshot itself: verified I/O ends in success or EIO, nothing
+#     hangs, the snapshots keep their contents;
 #  3. fail_make_request on the devices under each target: the errors
 #     reach the caller (or invalidate the snapshot whose COW fails),
 #     nothing hangs.
@@ -117,7 +117,7 @@ make_targets() {
 }
 
 remove_targets() {
-	for d in fi-org fi-s1 fi-s2 fi-str fi-lin; do
+	for d in fi-sw fi-org fi-s1 fi-s2 fi-str fi-lin; do
 		dmsetup remove "$d" 2>/dev/null
 	done
 	release_base_devices
@@ -156,6 +156,30 @@ failslab_io() {
 	knob $FS/times -1
 	snapshot_kept persistent_snapshot_keeps_origin_data_through_failslab fi-s1
 	snapshot_kept transient_snapshot_keeps_origin_data_through_failslab fi-s2
+	failslab_snapshot_writes 8 ram5 ram4
+	failslab_snapshot_writes 16 ram7 ram6
+}
+
+# failslab_snapshot_writes CHUNK ORIGIN COW: verified I/O written to a
+# persistent snapshot itself, with failslab on: 4 KiB writes cover an
+# 8-sector chunk (the write is the copy), and need a copy of a
+# 16-sector one; each first write of a chunk makes its exception in the
+# map call, or in the worker if memory is short.
+failslab_snapshot_writes() {
+	zero_head "/dev/$3"
+	if ! dmsetup create fi-sw --table "0 $SECTORS snapshot /dev/$2 /dev/$3 P $1"; then
+		not_ok "failslab_on_snapshot_writes_c${1}_ends_in_success_or_eio"
+		return
+	fi
+	knob $FS/task-filter Y
+	knob $FS/times 1000000
+	knob $FS/probability 20
+	ioload "failslab_on_snapshot_writes_c${1}_ends_in_success_or_eio" /dev/mapper/fi-sw -F
+	knob $FS/probability 0
+	knob $FS/task-filter N
+	FAILED_IO=$((FAILED_IO + 1000000 - $(cat $FS/times)))
+	knob $FS/times -1
+	dmsetup remove fi-sw
 }
 
 # fail_below NAME DEV DISK: fail_make_request on DISK while ioload runs
