@@ -17,6 +17,7 @@
  * COW devices.  One variant per chunk size, 4 KiB to 512 KiB.
  *
  * dmx-test: no-m32 (the model and the devices want more address space)
+ * dmx-test: timeout=600 (about 100 s in a VM beside another one)
  */
 #define _GNU_SOURCE
 #include <errno.h>

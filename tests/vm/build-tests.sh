@@ -5,7 +5,9 @@
 #
 # Every tests/c/NAME.c becomes $DMX_BUILD/bin/NAME (x86_64) and, unless it
 # contains the comment "dmx-test: no-m32", $DMX_BUILD/bin/NAME-m32 (i386,
-# which exercises the kernel's compat ioctl path).  The tests use the
+# which exercises the kernel's compat ioctl path).  A comment
+# "dmx-test: timeout=SECS" gives each its per-test limit in the guest
+# (NAME.timeout beside it).  The tests use the
 # kernel's kselftest_harness.h, found in $DMX_HARNESS (tests/vm/kernel.sh
 # extracts it), and include/uapi.  Every tests/lib/NAME.c, a tool the
 # shell tests call (dmxt), becomes $DMX_BUILD/tools/NAME, which the guest
@@ -54,11 +56,20 @@ compile() {
 	fi
 }
 
+# test_limit BIN SRC: BIN.timeout holds the seconds of SRC's comment
+# "dmx-test: timeout=SECS", which the guest's init takes for BIN's
+# per-test limit; no file without one.
+test_limit() {
+	secs=$(sed -n 's/.*dmx-test: timeout=\([0-9][0-9]*\).*/\1/p' "$2" | head -n 1)
+	if [ -n "$secs" ]; then echo "$secs" >"$1.timeout"; else rm -f "$1.timeout"; fi
+}
+
 # prune DIR SRCDIR: remove binaries in DIR whose SRCDIR source is gone.
 prune() {
 	for bin in "$1"/*; do
 		[ -f "$bin" ] || continue
 		name=${bin##*/}
+		name=${name%.timeout}
 		name=${name%-m32}
 		[ -f "$2/$name.c" ] || rm -f "$bin"
 	done
@@ -81,8 +92,10 @@ main() {
 			continue
 		fi
 		compile "$BIN/$name" "$src"
+		test_limit "$BIN/$name" "$src"
 		if ! grep -q 'dmx-test: no-m32' "$src"; then
 			compile "$BIN/$name-m32" "$src" -m32
+			test_limit "$BIN/$name-m32" "$src"
 		fi
 	done
 	for src in "$DMX_ROOT"/tests/lib/*.c; do

@@ -261,6 +261,8 @@ install_dmx() {
 install_tests() {
 	for f in "$DMX_BUILD"/bin/*; do
 		if [ -f "$f" ] && [ -x "$f" ]; then cp "$f" "$ROOT/tests/"; fi
+		# A C test's own time limit (tests/vm/build-tests.sh).
+		case $f in *.timeout) cp "$f" "$ROOT/tests/" ;; esac
 	done
 	for f in "$DMX_ROOT"/tests/sh/*.sh; do
 		if [ -f "$f" ]; then cp "$f" "$ROOT/tests/"; fi
