@@ -431,9 +431,16 @@ static void fz_check_untouched(struct fz *fz, struct fz_req *rq, uint32_t in_siz
 	}
 }
 
+/*
+ * SIGALRM every ms until disarmed (0): a call that blocks for good (a
+ * DEV_WAIT for an event that never comes) is interrupted even when the
+ * first signal came before the call got to its wait, as it can on a
+ * loaded host.
+ */
 static void fz_arm_timer(int ms)
 {
-	struct itimerval it = { { 0, 0 }, { ms / 1000, (ms % 1000) * 1000 } };
+	struct timeval every = { ms / 1000, (ms % 1000) * 1000 };
+	struct itimerval it = { every, every };
 
 	setitimer(ITIMER_REAL, &it, NULL);
 }
