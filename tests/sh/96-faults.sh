@@ -142,18 +142,29 @@ snapshot_kept() {
 		check "$1" cmp "$STRESS_TMP/origin.before" "$STRESS_TMP/snap.now"
 }
 
-failslab_io() {
+# failslab_on: one in five slab allocations of the tasks marked by
+# ioload -F fails, GFP_KERNEL ones too.
+failslab_on() {
 	knob $FS/task-filter Y
 	knob $FS/times 1000000
 	knob $FS/probability 20
+}
+
+# failslab_off: no more failures; the ones made are added to FAILED_IO
+# (silent ones too: mempools try the slab first with __GFP_NOWARN).
+failslab_off() {
+	knob $FS/probability 0
+	knob $FS/task-filter N
+	FAILED_IO=$((${FAILED_IO:-0} + 1000000 - $(cat $FS/times)))
+	knob $FS/times -1
+}
+
+failslab_io() {
+	failslab_on
 	ioload failslab_on_linear_io_ends_in_success_or_eio /dev/mapper/fi-lin -F
 	ioload failslab_on_striped_io_with_flushes_ends_in_success_or_eio /dev/mapper/fi-str -F -f 4
 	ioload failslab_on_origin_io_ends_in_success_or_eio /dev/mapper/fi-org -F
-	knob $FS/probability 0
-	knob $FS/task-filter N
-	# Silent ones: mempools try the slab first with __GFP_NOWARN.
-	FAILED_IO=$((1000000 - $(cat $FS/times)))
-	knob $FS/times -1
+	failslab_off
 	snapshot_kept persistent_snapshot_keeps_origin_data_through_failslab fi-s1
 	snapshot_kept transient_snapshot_keeps_origin_data_through_failslab fi-s2
 	failslab_snapshot_writes 8 ram5 ram4
@@ -171,14 +182,9 @@ failslab_snapshot_writes() {
 		not_ok "failslab_on_snapshot_writes_c${1}_ends_in_success_or_eio"
 		return
 	fi
-	knob $FS/task-filter Y
-	knob $FS/times 1000000
-	knob $FS/probability 20
+	failslab_on
 	ioload "failslab_on_snapshot_writes_c${1}_ends_in_success_or_eio" /dev/mapper/fi-sw -F
-	knob $FS/probability 0
-	knob $FS/task-filter N
-	FAILED_IO=$((FAILED_IO + 1000000 - $(cat $FS/times)))
-	knob $FS/times -1
+	failslab_off
 	dmsetup remove fi-sw
 }
 
