@@ -141,11 +141,13 @@ control_round() {
 # --- readers ---------------------------------------------------------------
 
 # gone_meanwhile ERRFILE: dmsetup's errors in ERRFILE say that a device
-# it had listed was gone when it asked about it, and nothing else.
+# it had listed was gone when it asked about it, and nothing else.  The
+# tree walk adds a line of its own naming the device it lost.
 gone_meanwhile() {
 	_gone='No such device or address|^Device does not exist\.$'
+	_walk='^_deps: task run failed for \([0-9]+:[0-9]+\)$'
 	grep -q -E "$_gone" "$1" &&
-		! grep -v -E "$_gone|^Command failed\.$" "$1" | grep -q .
+		! grep -v -E "$_gone|$_walk|^Command failed\.$" "$1" | grep -q .
 }
 
 readers_round() {
