@@ -22,7 +22,17 @@
  * starting point.  A snapshot leaves in its destructor, then waits for
  * its copies in flight; origin writes waiting on those go on without
  * it.
+ *
+ * No lock is held across I/O that another device's resume could be
+ * needed for.  The registry lock is only ever held for list changes.
+ * A snapshot reading its store from the COW device holds no lock at
+ * all: it has the COW device reserved on the origin instead, so no
+ * other snapshot starts on it meanwhile.  The waits that go with a
+ * join or a takeover (writes in flight, the predecessor's copies) are
+ * made under the origin's start mutex, which only the starts and the
+ * leaving of the same origin's snapshots take.
  */
+#include <linux/mutex.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
 
@@ -57,6 +67,15 @@ struct snap_origin {
 	struct work_struct work;
 
 	/*
+	 * Serialises the joins, takeovers and leaving of the origin's
+	 * snapshots, with the waits that go with them.  Taken before the
+	 * registry lock.
+	 */
+	struct mutex start_mutex;
+	/* Snapshots reading their store, their COW device reserved. */
+	struct list_head loading;
+
+	/*
 	 * Moves each time what a waiting merge waits for may have
 	 * changed: a copy of a listed snapshot ended, a snapshot joined,
 	 * left, started or was invalidated on disk.
@@ -66,11 +85,12 @@ struct snap_origin {
 };
 
 /*
- * Protects snap_origins and each entry's refs, and serialises every
- * change of who is listed on an origin (a snapshot starting, taking
- * over or leaving) and the snapshots' suspended flags.  Listed
- * snapshots change only with it held, so holding it is enough to walk
- * an origin's list.
+ * Protects snap_origins and each entry's refs, every change of who is
+ * listed on an origin (members and loading: a snapshot reserving its
+ * COW device, starting, taking over or leaving) and the snapshots'
+ * suspended flags.  Listed snapshots change only with it held, so
+ * holding it is enough to walk an origin's lists.  It is held for list
+ * changes only, never across a wait.
  */
 static DEFINE_MUTEX(snap_registry_mutex);
 static LIST_HEAD(snap_origins);
@@ -107,6 +127,8 @@ static struct snap_origin *snap_origin_alloc(dev_t dev)
 	bio_list_init(&o->deferred);
 	snap_cow_batch_init(&o->late);
 	INIT_WORK(&o->work, snap_origin_work);
+	mutex_init(&o->start_mutex);
+	INIT_LIST_HEAD(&o->loading);
 	atomic_set(&o->events, 0);
 	init_waitqueue_head(&o->event_wait);
 	return o;
@@ -148,28 +170,67 @@ void snap_origin_put(struct snap_origin *o)
 	kfree(o);
 }
 
-/* The other snapshot listed on o with COW device cow; registry lock held. */
-struct snapshot *snap_origin_find_cow(struct snap_origin *o, dev_t cow,
-				      struct snapshot *except)
+void snap_origin_lock_starts(struct snap_origin *o)
+{
+	mutex_lock(&o->start_mutex);
+}
+
+void snap_origin_unlock_starts(struct snap_origin *o)
+{
+	mutex_unlock(&o->start_mutex);
+}
+
+static struct snapshot *snap_origin_find_in(struct list_head *list, dev_t cow,
+					    bool merging,
+					    struct snapshot *except)
 {
 	struct snap_origin_member *m;
 
-	list_for_each_entry(m, &o->members, node)
-		if (m->snap != except && m->cow_dev == cow)
+	list_for_each_entry(m, list, node)
+		if (m->snap != except &&
+		    (merging ? m->merging : m->cow_dev == cow))
 			return m->snap;
 	return NULL;
 }
 
-/* A merging snapshot listed on o, other than except; registry lock held. */
+/*
+ * The other snapshot listed or loading on o with COW device cow;
+ * registry lock held.
+ */
+struct snapshot *snap_origin_find_cow(struct snap_origin *o, dev_t cow,
+				      struct snapshot *except)
+{
+	struct snapshot *s = snap_origin_find_in(&o->members, cow, false,
+						 except);
+
+	return s ?: snap_origin_find_in(&o->loading, cow, false, except);
+}
+
+/*
+ * A merging snapshot listed or loading on o, other than except;
+ * registry lock held.
+ */
 struct snapshot *snap_origin_find_merging(struct snap_origin *o,
 					  struct snapshot *except)
 {
-	struct snap_origin_member *m;
+	struct snapshot *s = snap_origin_find_in(&o->members, 0, true, except);
 
-	list_for_each_entry(m, &o->members, node)
-		if (m->snap != except && m->merging)
-			return m->snap;
-	return NULL;
+	return s ?: snap_origin_find_in(&o->loading, 0, true, except);
+}
+
+/*
+ * Reserves m's COW device while its snapshot reads its store: another
+ * snapshot starting on it finds m's.  Registry lock held.
+ */
+void snap_origin_reserve(struct snap_origin *o, struct snap_origin_member *m)
+{
+	list_add_tail(&m->node, &o->loading);
+}
+
+/* Ends a reservation that did not become a join; registry lock held. */
+void snap_origin_unreserve(struct snap_origin *o, struct snap_origin_member *m)
+{
+	list_del_init(&m->node);
 }
 
 /* After the change it announces: a fully ordered increment. */
@@ -199,20 +260,23 @@ void snap_origin_end_write(struct snap_origin *o, struct snap_origin_io *io)
 }
 
 /*
- * Lists m, whose snapshot is active, on o and waits until no write let
- * through before it joined is still in flight.  Registry lock held.
- * The flip before is drained already: every flip waits for its old
- * generation.
+ * Lists m, whose snapshot is active and had its COW device reserved, on
+ * o and waits until no write let through before it joined is still in
+ * flight.  Start mutex held, so the flip before is drained already:
+ * every flip waits for its old generation.
  */
 void snap_origin_attach(struct snap_origin *o, struct snap_origin_member *m)
 {
 	unsigned int old;
 
+	lockdep_assert_held(&o->start_mutex);
+	mutex_lock(&snap_registry_mutex);
 	spin_lock(&o->lock);
-	list_add_tail(&m->node, &o->members);
+	list_move_tail(&m->node, &o->members);
 	old = o->gen;
 	o->gen = (o->gen + 1) % SNAP_ORIGIN_GENS;
 	spin_unlock(&o->lock);
+	mutex_unlock(&snap_registry_mutex);
 	snap_origin_event(o);
 	wait_event(o->drained, !atomic_read(&o->inflight[old]));
 }

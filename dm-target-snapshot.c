@@ -116,6 +116,10 @@ static int snapshot_end_io(struct dmx_target *ti, struct bio *bio,
 
 static int snapshot_check_takeover(struct snapshot *s, struct snapshot *pred)
 {
+	if (pred->life != SNAP_ACTIVE) {
+		pr_err(SNAP_PREFIX "a snapshot on the same COW device is still starting\n");
+		return -EBUSY;
+	}
 	if (!pred->suspended) {
 		pr_err(SNAP_PREFIX "cannot take over from a snapshot on the same COW device until it is suspended\n");
 		return -EINVAL;
@@ -133,21 +137,16 @@ static int snapshot_check_takeover(struct snapshot *s, struct snapshot *pred)
 }
 
 /*
- * Takes pred's store, giving it ours (which its destructor frees).
- * Origin writes that need s wait, parked, until pred's last copy is
- * done and s holds the state.  Registry lock held.
+ * Takes the store of pred, which s replaced on the origin, giving it
+ * ours (which its destructor frees).  Origin writes that need s wait,
+ * parked, until pred's last copy is done and s holds the state.  The
+ * origin's start mutex held: pred's destructor waits for it.
  */
-static int snapshot_take_over(struct snapshot *s, struct snapshot *pred)
+static void snapshot_take_over(struct snapshot *s, struct snapshot *pred)
 {
 	struct snap_store *store;
 	bool valid, overflowed;
-	int r;
 
-	r = snapshot_check_takeover(s, pred);
-	if (r)
-		return r;
-
-	snap_origin_replace(s->o, &pred->member, &s->member);
 	snap_merge_stop(pred);
 	snapshot_wait_for_copies(pred);
 	flush_work(&pred->drop_work);
@@ -167,9 +166,13 @@ static int snapshot_take_over(struct snapshot *s, struct snapshot *pred)
 	spin_unlock(&s->lock);
 
 	snap_origin_activate(s->o, &s->member);
-	return 0;
 }
 
+/*
+ * Reads the store of s, whose COW device is reserved, with no lock
+ * held: the COW device may sit on a device that only another resume
+ * brings back.  Then joins the origin, or gives the reservation up.
+ */
 static int snapshot_load(struct snapshot *s)
 {
 	sector_t origin_size = bdev_nr_sectors(s->origin->bdev);
@@ -181,10 +184,15 @@ static int snapshot_load(struct snapshot *s)
 	r = snap_store_load(s->store,
 			    snapshot_chunk(s, origin_size + s->chunk_size - 1));
 	memalloc_noio_restore(noio);
+
+	snap_origin_lock_starts(s->o);
 	if (r < 0) {
 		/* A later resume starts over. */
 		pr_err(SNAP_PREFIX "cannot read the exception store (%d)\n", r);
-		return r;
+		snap_registry_lock();
+		snap_origin_unreserve(s->o, &s->member);
+		snap_registry_unlock();
+		goto out;
 	}
 	if (r > 0)
 		pr_warn(SNAP_PREFIX "snapshot is marked invalid\n");
@@ -194,33 +202,63 @@ static int snapshot_load(struct snapshot *s)
 	s->life = SNAP_ACTIVE;
 	spin_unlock(&s->lock);
 	snap_origin_attach(s->o, &s->member);
-	return 0;
+	r = 0;
+out:
+	snap_origin_unlock_starts(s->o);
+	return r;
+}
+
+/*
+ * Under the registry lock: s takes the place of pred, the snapshot on
+ * the same COW device, if there is one, or else reserves the COW device
+ * for its load.
+ */
+static int snapshot_begin_start(struct snapshot *s, struct snapshot **pred)
+{
+	int r = 0;
+
+	snap_registry_lock();
+	*pred = snap_origin_find_cow(s->o, s->member.cow_dev, s);
+	if (s->merge && snap_origin_find_merging(s->o, *pred)) {
+		pr_err(SNAP_PREFIX "a snapshot of this origin is already merging\n");
+		r = -EINVAL;
+	} else if (*pred) {
+		r = snapshot_check_takeover(s, *pred);
+		if (!r)
+			snap_origin_replace(s->o, &(*pred)->member, &s->member);
+	} else {
+		snap_origin_reserve(s->o, &s->member);
+	}
+	snap_registry_unlock();
+	return r;
 }
 
 static int snapshot_start(struct snapshot *s)
 {
 	struct snapshot *pred;
+	int r;
 
-	pred = snap_origin_find_cow(s->o, s->member.cow_dev, s);
-	if (s->merge && snap_origin_find_merging(s->o, pred)) {
-		pr_err(SNAP_PREFIX "a snapshot of this origin is already merging\n");
-		return -EINVAL;
-	}
-	if (pred)
-		return snapshot_take_over(s, pred);
+	snap_origin_lock_starts(s->o);
+	r = snapshot_begin_start(s, &pred);
+	if (!r && pred)
+		snapshot_take_over(s, pred);
+	snap_origin_unlock_starts(s->o);
+	if (r || pred)
+		return r;
 	return snapshot_load(s);
 }
 
+/*
+ * Only s itself moves on from SNAP_LOADED, in its own resume or
+ * destructor: the life seen here cannot be stale.
+ */
 static int snapshot_preresume(struct dmx_target *ti)
 {
 	struct snapshot *s = ti->private;
-	int r = 0;
 
-	snap_registry_lock();
-	if (s->life == SNAP_LOADED)
-		r = snapshot_start(s);
-	snap_registry_unlock();
-	return r;
+	if (READ_ONCE(s->life) == SNAP_LOADED)
+		return snapshot_start(s);
+	return 0;
 }
 
 static void snapshot_resume(struct dmx_target *ti)
@@ -518,10 +556,13 @@ static void snapshot_dtr(struct dmx_target *ti)
 	struct snapshot *s = ti->private;
 
 	snap_merge_stop(s);
+	/* After a takeover from s in progress, which needs its store. */
+	snap_origin_lock_starts(s->o);
 	snap_registry_lock();
 	if (s->life == SNAP_ACTIVE)
 		snap_origin_detach(s->o, &s->member);
 	snap_registry_unlock();
+	snap_origin_unlock_starts(s->o);
 
 	/* The last snapshot writes may still be making copies. */
 	flush_work(&s->write_work);

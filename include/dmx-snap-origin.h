@@ -17,7 +17,8 @@ struct snapshot;
 
 /* A snapshot's place on its origin, in the snapshot. */
 struct snap_origin_member {
-	struct list_head node;		/* listed: registry and origin locks */
+	/* On members (registry and origin locks) or loading (registry lock). */
+	struct list_head node;
 	struct snapshot *snap;
 	dev_t cow_dev;
 	bool merging;
@@ -47,6 +48,10 @@ struct snapshot *snap_origin_find_cow(struct snap_origin *o, dev_t cow,
 				      struct snapshot *except);
 struct snapshot *snap_origin_find_merging(struct snap_origin *o,
 					  struct snapshot *except);
+void snap_origin_lock_starts(struct snap_origin *o);
+void snap_origin_unlock_starts(struct snap_origin *o);
+void snap_origin_reserve(struct snap_origin *o, struct snap_origin_member *m);
+void snap_origin_unreserve(struct snap_origin *o, struct snap_origin_member *m);
 void snap_origin_attach(struct snap_origin *o, struct snap_origin_member *m);
 void snap_origin_detach(struct snap_origin *o, struct snap_origin_member *m);
 void snap_origin_replace(struct snap_origin *o, struct snap_origin_member *old,

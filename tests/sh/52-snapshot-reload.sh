@@ -7,8 +7,10 @@
 # write made before the resume is visible afterwards.  Also: a table
 # that is loaded and then cleared changes nothing, suspending the
 # snapshot does not stop origin writes from being copied into it, and
-# snapshots removed while their last copies end go cleanly.  Each test
-# builds its own devices; none is left after it.
+# snapshots removed while their last copies end go cleanly.  A first
+# resume that waits on a suspended COW device holds up no other device,
+# and refuses a second snapshot on that COW device.  Each test builds
+# its own devices; none is left after it.
 #
 # dmx-test: timeout=600
 set -u
@@ -119,6 +121,73 @@ removal_while_copies_end_is_clean() {
 	want_eq devices "$(dmsetup ls | cut -f1 | sort | tr '\n' ' ')" "rbase rorig "
 }
 
+# cow_waiting_devices: rbase, rorig, and rsnap, a snapshot of rorig
+# loaded but never resumed, on the COW device rcow, now suspended.
+cow_waiting_devices() {
+	dmsetup create rbase --table "0 $SIZE linear /dev/ram0 0" &&
+		put "$SCEN_TMP/base" /dev/mapper/rbase 0 1048576 direct &&
+		dmsetup create rorig --table "0 $SIZE snapshot-origin /dev/mapper/rbase" &&
+		blank_cow /dev/ram1 &&
+		dmsetup create rcow --table "0 $SIZE linear /dev/ram1 0" &&
+		dmsetup create rsnap --notable &&
+		dmsetup load rsnap --table \
+			"0 $SIZE snapshot /dev/mapper/rbase /dev/mapper/rcow P $CHUNK" &&
+		dmsetup suspend rcow
+}
+
+# cow_back STARTER: rcow resumed, then STARTER, the first resume of
+# rsnap, has ended well and rsnap is a valid snapshot.
+cow_back() {
+	dmsetup resume rcow || return 1
+	wait "$1" || { echo "rsnap's first resume failed"; return 1; }
+	want_match state "$(dmsetup status rsnap)" "snapshot [0-9]+/[0-9]+ [0-9]+$"
+}
+
+# A snapshot whose first resume waits to read its store from a
+# suspended COW device holds up no other device: another snapshot of
+# the same origin starts meanwhile, and origin writes go on.  Stock dm
+# reads the store when the table is loaded instead.
+start_waiting_on_its_cow_holds_up_no_other() {
+	cow_waiting_devices || return 1
+	dmsetup resume rsnap &
+	starter=$!
+	if ! wait_in_io $starter; then
+		cow_back $starter
+		return 1
+	fi
+	blank_cow /dev/ram2 &&
+		snap_create_under rorig rsnap2 \
+			"0 $SIZE snapshot /dev/mapper/rbase /dev/ram2 P $CHUNK" &&
+		pattern wait 0 128 >"$SCEN_TMP/w" &&
+		put "$SCEN_TMP/w" /dev/mapper/rorig 2000 65536 direct &&
+		same_as "$SCEN_TMP/base" /dev/mapper/rsnap2 0
+	r=$?
+	cow_back $starter && return $r
+}
+
+# A second snapshot on a COW device whose first snapshot is still
+# reading it is refused at its resume, and the first one starts.
+second_start_on_a_cow_being_read_is_refused() {
+	cow_waiting_devices || return 1
+	dmsetup resume rsnap &
+	starter=$!
+	if ! wait_in_io $starter; then
+		cow_back $starter
+		return 1
+	fi
+	dmesg_mark
+	r=0
+	if dmsetup create rsnap2 --table \
+		"0 $SIZE snapshot /dev/mapper/rbase /dev/mapper/rcow P $CHUNK"; then
+		echo "a second snapshot started on the COW device being read"
+		r=1
+	elif ! dmesg_since | grep -q "still starting"; then
+		echo "no reason given in the kernel log"
+		r=1
+	fi
+	dmsetup remove rsnap2 2>/dev/null
+	cow_back $starter && return $r
+}
 
 use_dmx || die "cannot load the device-mapper"
 ramdisks 4 64 || die "cannot set up ramdisks"
@@ -131,5 +200,9 @@ snap_test writes_before_resume_survive_transient
 snap_test cleared_table_changes_nothing
 snap_test suspended_snapshot_still_copies
 snap_test removal_while_copies_end_is_clean
+snap_test_dmx start_waiting_on_its_cow_holds_up_no_other \
+	"stock dm reads the store at table load"
+snap_test_dmx second_start_on_a_cow_being_read_is_refused \
+	"stock dm reads the store at table load"
 rm -rf "$SCEN_TMP"
 tap_done
