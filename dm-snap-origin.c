@@ -227,10 +227,12 @@ void snap_origin_reserve(struct snap_origin *o, struct snap_origin_member *m)
 	list_add_tail(&m->node, &o->loading);
 }
 
-/* Ends a reservation that did not become a join; registry lock held. */
+/* Ends a reservation that did not become a join. */
 void snap_origin_unreserve(struct snap_origin *o, struct snap_origin_member *m)
 {
+	mutex_lock(&snap_registry_mutex);
 	list_del_init(&m->node);
+	mutex_unlock(&snap_registry_mutex);
 }
 
 /* After the change it announces: a fully ordered increment. */
@@ -260,18 +262,23 @@ void snap_origin_end_write(struct snap_origin *o, struct snap_origin_io *io)
 }
 
 /*
- * Lists m, whose snapshot is active and had its COW device reserved, on
- * o and waits until no write let through before it joined is still in
- * flight.  Start mutex held, so the flip before is drained already:
- * every flip waits for its old generation.
+ * Lists m, whose snapshot has its store loaded and its COW device
+ * reserved, on o, active, and waits until no write let through before
+ * it joined is still in flight.  It turns active and listed at once,
+ * under the registry lock: a snapshot seen active there is listed.
+ * Start mutex held, so the flip before is drained already: every flip
+ * waits for its old generation.
  */
 void snap_origin_attach(struct snap_origin *o, struct snap_origin_member *m)
 {
+	/* Never listed starting, so no write is parked on it. */
+	struct bio_list none = BIO_EMPTY_LIST;
 	unsigned int old;
 
 	lockdep_assert_held(&o->start_mutex);
 	mutex_lock(&snap_registry_mutex);
 	spin_lock(&o->lock);
+	snapshot_activate_locked(m->snap, &none);
 	list_move_tail(&m->node, &o->members);
 	old = o->gen;
 	o->gen = (o->gen + 1) % SNAP_ORIGIN_GENS;

@@ -184,28 +184,22 @@ static int snapshot_load(struct snapshot *s)
 	r = snap_store_load(s->store,
 			    snapshot_chunk(s, origin_size + s->chunk_size - 1));
 	memalloc_noio_restore(noio);
-
-	snap_origin_lock_starts(s->o);
 	if (r < 0) {
 		/* A later resume starts over. */
 		pr_err(SNAP_PREFIX "cannot read the exception store (%d)\n", r);
-		snap_registry_lock();
 		snap_origin_unreserve(s->o, &s->member);
-		snap_registry_unlock();
-		goto out;
+		return r;
 	}
 	if (r > 0)
 		pr_warn(SNAP_PREFIX "snapshot is marked invalid\n");
 
 	spin_lock(&s->lock);
 	s->valid = !r;
-	s->life = SNAP_ACTIVE;
 	spin_unlock(&s->lock);
+	snap_origin_lock_starts(s->o);
 	snap_origin_attach(s->o, &s->member);
-	r = 0;
-out:
 	snap_origin_unlock_starts(s->o);
-	return r;
+	return 0;
 }
 
 /*

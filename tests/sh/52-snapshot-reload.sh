@@ -121,9 +121,10 @@ removal_while_copies_end_is_clean() {
 	want_eq devices "$(dmsetup ls | cut -f1 | sort | tr '\n' ' ')" "rbase rorig "
 }
 
-# cow_waiting_devices: rbase, rorig, and rsnap, a snapshot of rorig
-# loaded but never resumed, on the COW device rcow, now suspended.
-cow_waiting_devices() {
+# rsnap_waiting: rbase, rorig, and rsnap, a snapshot of rorig on the COW
+# device rcow, suspended before rsnap's first resume; that resume
+# started and waiting to read rcow, its pid in STARTER.
+rsnap_waiting() {
 	dmsetup create rbase --table "0 $SIZE linear /dev/ram0 0" &&
 		put "$SCEN_TMP/base" /dev/mapper/rbase 0 1048576 direct &&
 		dmsetup create rorig --table "0 $SIZE snapshot-origin /dev/mapper/rbase" &&
@@ -132,14 +133,19 @@ cow_waiting_devices() {
 		dmsetup create rsnap --notable &&
 		dmsetup load rsnap --table \
 			"0 $SIZE snapshot /dev/mapper/rbase /dev/mapper/rcow P $CHUNK" &&
-		dmsetup suspend rcow
+		dmsetup suspend rcow || return 1
+	dmsetup resume rsnap &
+	STARTER=$!
+	wait_in_io $STARTER && return 0
+	cow_back
+	return 1
 }
 
-# cow_back STARTER: rcow resumed, then STARTER, the first resume of
-# rsnap, has ended well and rsnap is a valid snapshot.
+# cow_back: rcow resumed, then rsnap's first resume (STARTER) has ended
+# well and rsnap is a valid snapshot.
 cow_back() {
 	dmsetup resume rcow || return 1
-	wait "$1" || { echo "rsnap's first resume failed"; return 1; }
+	wait "$STARTER" || { echo "rsnap's first resume failed"; return 1; }
 	want_match state "$(dmsetup status rsnap)" "snapshot [0-9]+/[0-9]+ [0-9]+$"
 }
 
@@ -148,13 +154,7 @@ cow_back() {
 # the same origin starts meanwhile, and origin writes go on.  Stock dm
 # reads the store when the table is loaded instead.
 start_waiting_on_its_cow_holds_up_no_other() {
-	cow_waiting_devices || return 1
-	dmsetup resume rsnap &
-	starter=$!
-	if ! wait_in_io $starter; then
-		cow_back $starter
-		return 1
-	fi
+	rsnap_waiting || return 1
 	blank_cow /dev/ram2 &&
 		snap_create_under rorig rsnap2 \
 			"0 $SIZE snapshot /dev/mapper/rbase /dev/ram2 P $CHUNK" &&
@@ -162,19 +162,13 @@ start_waiting_on_its_cow_holds_up_no_other() {
 		put "$SCEN_TMP/w" /dev/mapper/rorig 2000 65536 direct &&
 		same_as "$SCEN_TMP/base" /dev/mapper/rsnap2 0
 	r=$?
-	cow_back $starter && return $r
+	cow_back && return $r
 }
 
 # A second snapshot on a COW device whose first snapshot is still
 # reading it is refused at its resume, and the first one starts.
 second_start_on_a_cow_being_read_is_refused() {
-	cow_waiting_devices || return 1
-	dmsetup resume rsnap &
-	starter=$!
-	if ! wait_in_io $starter; then
-		cow_back $starter
-		return 1
-	fi
+	rsnap_waiting || return 1
 	dmesg_mark
 	r=0
 	if dmsetup create rsnap2 --table \
@@ -186,7 +180,7 @@ second_start_on_a_cow_being_read_is_refused() {
 		r=1
 	fi
 	dmsetup remove rsnap2 2>/dev/null
-	cow_back $starter && return $r
+	cow_back && return $r
 }
 
 use_dmx || die "cannot load the device-mapper"
