@@ -31,36 +31,46 @@ iostat_lists_device_with_its_io() {
 	want_eq "kB read and written" "$totals" "1024 256"
 }
 
-# io_workers_seen DEV: the most io_uring workers (iou-wrk threads) alive
-# at once while fio's io_uring engine reads DEV for two seconds.
-io_workers_seen() {
+# TRACE: tracefs, where the io_uring_queue_async_work event counts every
+# request io_uring hands to its io-wq workers (a thread list, sampled,
+# can miss a short-lived worker; the event cannot).
+TRACE=/sys/kernel/tracing
+EVENT=$TRACE/events/io_uring/io_uring_queue_async_work
+
+# async_punts DEV: how many requests io_uring handed to io-wq workers
+# while fio's io_uring engine read DEV for two seconds; "fail" if fio or
+# the tracing did not work.
+async_punts() {
+	[ -e "$EVENT/enable" ] || mount -t tracefs tracefs $TRACE 2>/dev/null
+	[ -e "$EVENT/enable" ] || { echo "no $EVENT" >&2; echo fail; return; }
+	echo 0 >$TRACE/tracing_on
+	: >$TRACE/trace
+	echo 1 >"$EVENT/enable"
+	echo 1 >$TRACE/tracing_on
 	fio --name=nowait --filename="$1" --ioengine=io_uring --direct=1 \
 		--rw=randread --bs=4k --iodepth=16 --time_based --runtime=2 \
-		--output=/dev/null >/dev/null 2>&1 &
-	pid=$!
-	max=0
-	while kill -0 $pid 2>/dev/null; do
-		n=$(cat /proc/[0-9]*/task/*/comm 2>/dev/null | grep -c '^iou-wrk')
-		[ "$n" -le "$max" ] || max=$n
-	done
-	wait $pid || { echo "fio failed on $1" >&2; echo fail; return; }
-	echo "$max"
+		--output=/dev/null >/dev/null 2>&1
+	rc=$?
+	echo 0 >$TRACE/tracing_on
+	echo 0 >"$EVENT/enable"
+	[ "$rc" -eq 0 ] || { echo "fio failed on $1" >&2; echo fail; return; }
+	grep -c 'io_uring_queue_async_work:' $TRACE/trace
 }
 
 io_uring_needs_no_workers_on_nowait_stack() {
 	dmsetup create nw1 --table "0 8192 linear /dev/ram0 0" || return 1
-	seen=$(io_workers_seen /dev/mapper/nw1)
+	punts=$(async_punts /dev/mapper/nw1)
 	dmsetup remove nw1
-	want_eq "io-wq workers" "$seen" 0
+	want_eq "requests handed to io-wq workers" "$punts" 0
 }
 
 # snapshot-origin cannot take REQ_NOWAIT, so neither can its device.
 io_uring_falls_back_to_workers_without_nowait() {
 	dmsetup create nw2 --table "0 8192 snapshot-origin /dev/ram0" || return 1
-	seen=$(io_workers_seen /dev/mapper/nw2)
+	punts=$(async_punts /dev/mapper/nw2)
 	dmsetup remove nw2
-	[ "$seen" != fail ] && [ "$seen" -gt 0 ] ||
-		{ echo "io-wq workers: got '$seen', want some"; return 1; }
+	[ "$punts" != fail ] && [ "$punts" -gt 0 ] ||
+		{ echo "requests handed to io-wq workers: got '$punts', want some"; return 1; }
 }
 
 use_dmx || die "cannot load the device-mapper"
