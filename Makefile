@@ -45,7 +45,7 @@ tests:
 
 check: deps
 	$(MAKE) tests
-	sh tests/vm/check.sh --kernels "$(KERNELS)"
+	sh tests/vm/check.sh --kernels "$(KERNELS)" $(CHECK_FLAGS)
 
 check-debug: deps
 	$(MAKE) tests

@@ -1,7 +1,7 @@
 #!/bin/sh
 # make check: every test, on every kernel, in the kinds of run there are.
 #
-# Usage: sh tests/vm/check.sh [--stock] [--kernels "6.1 6.12"]
+# Usage: sh tests/vm/check.sh [--stock] [--gate-follows] [--kernels "6.1 6.12"]
 #
 # For each kernel (tests/vm/kernel.sh; default both, or env DMX_KERNELS),
 # with dmx.ko built for it from the tree's sources (tests/vm/module.sh):
@@ -12,6 +12,9 @@
 #          disk, the first one killed; tests/vm/crash.sh snapshot)
 #   thin-crash  the same for thin pools (tests/vm/crash.sh thin)
 # --stock runs the VM parts on the stock dm instead (and skips dkms).
+# --gate-follows: the debug-kernel gate runs next (as in .ci/run), so the
+# suite on the gate's series leaves out the tests the gate runs there on
+# a kernel with every checker on ($DMX_GATE_TESTS in tests/vm/common.sh).
 #
 # Each part prints its own results and a "N passed, N failed" line; this
 # adds them up, lists every part with its counts and time, and prints the
@@ -22,12 +25,14 @@ VM_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$VM_DIR/common.sh"
 
 STOCK=
+GATE_FOLLOWS=
 KERNELS=${DMX_KERNELS:-$DMX_KERNELS_ALL}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--stock) STOCK=--stock ;;
+	--gate-follows) GATE_FOLLOWS=1 ;;
 	--kernels) KERNELS=$2; shift ;;
-	*) die "usage: $0 [--stock] [--kernels \"6.1 6.12\"]" ;;
+	*) die "usage: $0 [--stock] [--gate-follows] [--kernels \"6.1 6.12\"]" ;;
 	esac
 	shift
 done
@@ -79,7 +84,11 @@ kernel_parts() {
 	eval "$ko"
 	export DMX_KO
 	[ -n "$STOCK" ] || part "$1/dkms" sh "$VM_DIR/dkms.sh"
-	part "$1/suite" sh "$VM_DIR/run.sh" --mode check $STOCK
+	skip=
+	if [ -n "$GATE_FOLLOWS" ] && [ "$1" = "$DMX_SOURCE_SERIES" ]; then
+		skip=$DMX_GATE_TESTS
+	fi
+	part "$1/suite" sh "$VM_DIR/run.sh" --mode check $STOCK ${skip:+--skip "$skip"}
 	part "$1/crash" sh "$VM_DIR/crash.sh" snapshot $STOCK
 	part "$1/thin-crash" sh "$VM_DIR/crash.sh" thin $STOCK
 }

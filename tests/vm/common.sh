@@ -101,6 +101,12 @@ cached_deb() {
 # the debug kernel all come from it.
 DMX_SOURCE_SERIES=6.1
 
+# The tests the debug-kernel gate (tests/vm/debug-gate.sh) runs: the C
+# ioctl suites, the lifecycle races, the fuzzer, fault injection and the
+# torture.  When the gate follows, make check leaves them out of its run
+# on the gate's series (tests/vm/check.sh --gate-follows).
+DMX_GATE_TESTS='ioctl_*,privilege*,reply_bytes*,lifecycle_races*,fuzz_found*,95-fuzz,96-faults,97-torture'
+
 # linux_source_unpack SERIES DIR [TAR ARGUMENTS...]: DIR made from the
 # tarball in linux-source-SERIES's .deb: the members the TAR ARGUMENTS
 # name (with options such as --strip-components), or else all of it.

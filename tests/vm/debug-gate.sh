@@ -19,7 +19,6 @@ FUZZ=${DMX_GATE_FUZZ:-100000}
 TORTURE=${DMX_GATE_TORTURE:-60}
 SEED=${DMX_GATE_SEED:-1}
 STRIDE=${DMX_GATE_STRIDE:-4}
-TESTS='ioctl_*,privilege*,reply_bytes*,lifecycle_races*,fuzz_found*,95-fuzz,96-faults,97-torture'
 
 start=$(now_ms)
 # no_timer_check: on a loaded host the TCG guest can fail the boot-time
@@ -27,7 +26,7 @@ start=$(now_ms)
 DMX_GUEST_ARGS="${DMX_GUEST_ARGS:-} no_timer_check dmx.fuzz=$FUZZ dmx.fuzz_seed=$SEED dmx.torture=$TORTURE dmx.faults_stride=$STRIDE"
 export DMX_GUEST_ARGS
 rc=0
-sh "$VM_DIR/run.sh" --kernel debug --filter "$TESTS" --test-timeout $((FUZZ / 25 + 900)) \
+sh "$VM_DIR/run.sh" --kernel debug --filter "$DMX_GATE_TESTS" --test-timeout $((FUZZ / 25 + 900)) \
 	--timeout $((FUZZ / 25 + 9000)) || rc=$?
 echo "# debug-kernel gate: $(elapsed "$start") s"
 exit $rc

@@ -2,6 +2,7 @@
 # Boot the test VM and report its results.
 #
 # Usage: sh tests/vm/run.sh [--mode check|demo|bench|shell] [--filter GLOB[,GLOB]]
+#                           [--skip GLOB[,GLOB]]
 #                           [--timeout SECS] [--test-timeout SECS] [--stock]
 #                           [--kernel 6.1|6.12|debug]
 #
@@ -10,6 +11,7 @@
 #   --mode bench    run tests/bench/bench.sh; its output is echoed like TAP
 #   --mode shell    interactive guest shell on the terminal (debugging)
 #   --filter        run only tests whose file name matches (without .sh too)
+#   --skip          leave out the tests whose file name matches
 #   --timeout       hard limit for the whole VM (default 3600 s, bench 3600 s)
 #   --test-timeout  per-test limit inside the guest (default 120 s)
 #   --stock         load the stock dm-mod instead of dmx.ko: checks the tests
@@ -34,12 +36,13 @@ VM_DIR=$(cd "$(dirname "$0")" && pwd)
 
 MODE=check
 FILTER=
+SKIP=
 TIMEOUT=
 TEST_TIMEOUT=
 STOCK=
 
 usage() {
-	sed -n '3,22s/^# \{0,1\}//p' "$0" >&2
+	sed -n '3,24s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -48,6 +51,7 @@ parse_args() {
 		case $1 in
 		--mode) MODE=$2; shift ;;
 		--filter) FILTER=$2; shift ;;
+		--skip) SKIP=$2; shift ;;
 		--timeout) TIMEOUT=$2; shift ;;
 		--test-timeout) TEST_TIMEOUT=$2; shift ;;
 		--stock) STOCK=1 ;;
@@ -73,6 +77,7 @@ parse_args() {
 test_cmdline() {
 	printf 'dmx.mode=%s' "$MODE"
 	[ -z "$FILTER" ] || printf ' dmx.filter=%s' "$FILTER"
+	[ -z "$SKIP" ] || printf ' dmx.skip=%s' "$SKIP"
 	[ -z "$TEST_TIMEOUT" ] || printf ' dmx.timeout=%s' "$TEST_TIMEOUT"
 	[ -z "$STOCK" ] || printf ' dmx.stock=1'
 	# Settings for the tests themselves, e.g. dmx.fuzz=100000.
