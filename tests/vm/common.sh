@@ -140,9 +140,10 @@ linux_source_unpack() {
 # off (panic=-1 with -no-reboot), since after an Oops the kernel holds dead
 # locks and going on only wastes the time limit.  Slab debugging
 # (slub_debug=FZPU: red zones, poisoning, sanity checks) is on unless
-# VM_SLUB_DEBUG says otherwise (run.sh's bench mode sets it empty: it
+# VM_SLUB_DEBUG says otherwise (run.sh sets it empty in bench mode: it
 # costs every slab allocation a stack trace, which is not what a
-# production kernel measures).  --foreground keeps qemu in the
+# production kernel measures; and on the debug kernel, where KASAN
+# checks slab accesses instead).  --foreground keeps qemu in the
 # terminal's process group, so ^C stops it.
 #
 # It execs qemu (or timeout): call it in a subshell, e.g. (vm_qemu ...) &,
