@@ -1,7 +1,8 @@
 #!/bin/sh
 # make check: every test, on every kernel, in the kinds of run there are.
 #
-# Usage: sh tests/vm/check.sh [--stock] [--gate-follows] [--kernels "6.1 6.12"]
+# Usage: sh tests/vm/check.sh [--stock] [--gate-follows] [--filter GLOBS]
+#                             [--kernels "6.1 6.12"]
 #
 # For each kernel (tests/vm/kernel.sh; default both, or env DMX_KERNELS),
 # with dmx.ko built for it from the tree's sources (tests/vm/module.sh):
@@ -12,6 +13,7 @@
 #          disk, the first one killed; tests/vm/crash.sh snapshot)
 #   thin-crash  the same for thin pools (tests/vm/crash.sh thin)
 # --stock runs the VM parts on the stock dm instead (and skips dkms).
+# --filter runs only the suite's tests that match (run.sh --filter).
 # --gate-follows: the debug-kernel gate runs next (as in .ci/run), so the
 # suite on the gate's series leaves out the tests the gate runs there on
 # a kernel with every checker on ($DMX_GATE_TESTS in tests/vm/common.sh).
@@ -26,13 +28,15 @@ VM_DIR=$(cd "$(dirname "$0")" && pwd)
 
 STOCK=
 GATE_FOLLOWS=
+FILTER=
 KERNELS=${DMX_KERNELS:-$DMX_KERNELS_ALL}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--stock) STOCK=--stock ;;
 	--gate-follows) GATE_FOLLOWS=1 ;;
+	--filter) FILTER=$2; shift ;;
 	--kernels) KERNELS=$2; shift ;;
-	*) die "usage: $0 [--stock] [--gate-follows] [--kernels \"6.1 6.12\"]" ;;
+	*) die "usage: $0 [--stock] [--gate-follows] [--filter GLOBS] [--kernels \"6.1 6.12\"]" ;;
 	esac
 	shift
 done
@@ -43,12 +47,22 @@ total_passed=0
 total_failed=0
 PARTS=
 
-# record NAME PASSED FAILED SECS: one line of the closing table.
+# record NAME PASSED FAILED SECS: one line of the closing table, kept in
+# $LOG/<kernel>/parts (a kernel's parts run in a process of their own).
 record() {
-	total_passed=$((total_passed + $2))
-	total_failed=$((total_failed + $3))
-	PARTS="$PARTS$(printf '#   %-12s %4d passed, %3d failed  %7s s' "$1" "$2" "$3" "$4")
+	echo "$1 $2 $3 $4" >>"$LOG/$DMX_KERNEL/parts"
+}
+
+# add_up KERNEL: KERNEL's lines of the closing table into PARTS and the
+# totals.
+add_up() {
+	while read -r r_name r_passed r_failed r_secs; do
+		total_passed=$((total_passed + r_passed))
+		total_failed=$((total_failed + r_failed))
+		PARTS="$PARTS$(printf '#   %-12s %4d passed, %3d failed  %7s s' \
+			"$r_name" "$r_passed" "$r_failed" "$r_secs")
 "
+	done <"$LOG/$1/parts"
 }
 
 # part NAME COMMAND...: runs COMMAND with its output on ours and in
@@ -88,11 +102,15 @@ kernel_parts() {
 	if [ -n "$GATE_FOLLOWS" ] && [ "$1" = "$DMX_SOURCE_SERIES" ]; then
 		skip=$DMX_GATE_TESTS
 	fi
-	part "$1/suite" sh "$VM_DIR/run.sh" --mode check $STOCK ${skip:+--skip "$skip"}
+	part "$1/suite" sh "$VM_DIR/run.sh" --mode check $STOCK \
+		${FILTER:+--filter "$FILTER"} ${skip:+--skip "$skip"}
 	part "$1/crash" sh "$VM_DIR/crash.sh" snapshot $STOCK
 	part "$1/thin-crash" sh "$VM_DIR/crash.sh" thin $STOCK
 }
 
+# The kernels run side by side: a TCG guest keeps about one host core
+# busy, so two of them take little longer than one.  The first kernel's
+# output is shown live; each other one's when it is done.
 start_all=$(now_ms)
 for k in $KERNELS; do
 	case " $DMX_KERNELS_ALL " in
@@ -100,7 +118,30 @@ for k in $KERNELS; do
 	*) die "unknown kernel $k (known: $DMX_KERNELS_ALL)" ;;
 	esac
 	mkdir -p "$LOG/$k"
-	kernel_parts "$k"
+	: >"$LOG/$k/parts"
+	# Downloads and unpacking one kernel at a time (apt's state is one),
+	# before they run side by side; a failure shows in the parts below.
+	DMX_KERNEL=$k sh "$VM_DIR/kernel.sh" >/dev/null || :
+done
+# shellcheck disable=SC2086 # one word per kernel
+set -- $KERNELS
+live=$1
+shift
+others=
+for k in "$@"; do
+	(kernel_parts "$k") >"$LOG/$k/output.log" 2>&1 &
+	others="$others $!"
+done
+(kernel_parts "$live")
+for p in $others; do
+	wait "$p" || :
+done
+for k in "$@"; do
+	echo "# ---- $k ----"
+	cat "$LOG/$k/output.log"
+done
+for k in $KERNELS; do
+	add_up "$k"
 done
 
 echo "# ---- make check: $KERNELS${STOCK:+ (stock dm)}, $(elapsed "$start_all") s ----"

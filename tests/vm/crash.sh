@@ -26,7 +26,7 @@
 #
 # Output is TAP from boot 2 and a summary line; exit status 0 iff all
 # passed, the kernel logs of both boots are clean and boot 1 really was
-# killed mid-storm.  Logs in ${DMX_BUILD:-tests/build}/crash-KIND/.
+# killed mid-storm.  Logs in ${DMX_BUILD:-tests/build}/crash-KIND-ABI/.
 set -eu
 VM_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$VM_DIR/common.sh"
@@ -55,10 +55,10 @@ while [ $# -gt 0 ]; do
 done
 
 GUEST=crash-$KIND-guest
-OUT=$DMX_BUILD/crash-$KIND
+eval "$(sh "$VM_DIR/kernel.sh")"
+OUT=$DMX_BUILD/crash-$KIND-$DMX_ABI
 DISK=$OUT/disk.img
 mkdir -p "$OUT"
-eval "$(sh "$VM_DIR/kernel.sh")"
 
 # build_initrd: the usual initramfs plus the virtio modules, the guest
 # script and its helper.

@@ -227,7 +227,7 @@ build_userland() {
 		return
 	fi
 	msg "building the userland archive"
-	ROOT=$DMX_BUILD/vm/userland
+	ROOT=$DMX_BUILD/vm/userland-$DMX_ABI
 	make_skeleton
 	install_busybox
 	install_userland
@@ -294,7 +294,7 @@ install_bench_helpers() {
 # build_run_part CPIO_GZ: part 2.  Its paths avoid the /lib symlink of
 # part 1 (usr/lib/modules, not lib/modules).
 build_run_part() {
-	ROOT=$DMX_BUILD/vm/run
+	ROOT=$DMX_BUILD/vm/run-$DMX_ABI
 	rm -rf "$ROOT"
 	mkdir -p "$ROOT/usr/lib/modules" "$ROOT/usr/bin" "$ROOT/tests"
 	install_dmx
@@ -316,8 +316,11 @@ main() {
 	mkdir -p "$DMX_BUILD/vm" "$(dirname "$out")"
 	userland=$DMX_BUILD/vm/userland-$DMX_ABI.cpio
 	build_userland "$userland"
-	build_run_part "$DMX_BUILD/vm/run.cpio.gz"
-	cat "$userland" "$DMX_BUILD/vm/run.cpio.gz" >"$out.tmp"
+	# Staging trees and parts are per kernel: make check builds for two
+	# kernels at once.
+	run_part=$DMX_BUILD/vm/run-$DMX_ABI.cpio.gz
+	build_run_part "$run_part"
+	cat "$userland" "$run_part" >"$out.tmp"
 	mv "$out.tmp" "$out"
 	msg "built $out ($(du -h "$out" | cut -f1)) in $(elapsed "$start") s"
 }
