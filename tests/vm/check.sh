@@ -1,8 +1,8 @@
 #!/bin/sh
 # make check: every test, on every kernel, in the kinds of run there are.
 #
-# Usage: sh tests/vm/check.sh [--stock] [--gate-follows] [--filter GLOBS]
-#                             [--kernels "6.1 6.12"]
+# Usage: sh tests/vm/check.sh [--stock] [--gate-follows] [--once]
+#                             [--filter GLOBS] [--kernels "6.1 6.12"]
 #
 # For each kernel (tests/vm/kernel.sh; default both, or env DMX_KERNELS),
 # with dmx.ko built for it from the tree's sources (tests/vm/module.sh):
@@ -14,6 +14,8 @@
 #   thin-crash  the same for thin pools (tests/vm/crash.sh thin)
 # --stock runs the VM parts on the stock dm instead (and skips dkms).
 # --filter runs only the suite's tests that match (run.sh --filter).
+# --once: the tests that check what no kernel changes ($DMX_ONCE_TESTS in
+# tests/vm/common.sh) run on the first kernel only.
 # --gate-follows: the debug-kernel gate runs next (as in .ci/run), so the
 # suite on the gate's series leaves out the tests the gate runs there on
 # a kernel with every checker on ($DMX_GATE_TESTS in tests/vm/common.sh).
@@ -28,15 +30,17 @@ VM_DIR=$(cd "$(dirname "$0")" && pwd)
 
 STOCK=
 GATE_FOLLOWS=
+ONCE=
 FILTER=
 KERNELS=${DMX_KERNELS:-$DMX_KERNELS_ALL}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--stock) STOCK=--stock ;;
 	--gate-follows) GATE_FOLLOWS=1 ;;
+	--once) ONCE=1 ;;
 	--filter) FILTER=$2; shift ;;
 	--kernels) KERNELS=$2; shift ;;
-	*) die "usage: $0 [--stock] [--gate-follows] [--filter GLOBS] [--kernels \"6.1 6.12\"]" ;;
+	*) die "usage: $0 [--stock] [--gate-follows] [--once] [--filter GLOBS] [--kernels \"6.1 6.12\"]" ;;
 	esac
 	shift
 done
@@ -102,6 +106,9 @@ kernel_parts() {
 	if [ -n "$GATE_FOLLOWS" ] && [ "$1" = "$DMX_SOURCE_SERIES" ]; then
 		skip=$DMX_GATE_TESTS
 	fi
+	if [ -n "$ONCE" ] && [ "$1" != "$FIRST_KERNEL" ]; then
+		skip=${skip:+$skip,}$DMX_ONCE_TESTS
+	fi
 	part "$1/suite" sh "$VM_DIR/run.sh" --mode check $STOCK \
 		${FILTER:+--filter "$FILTER"} ${skip:+--skip "$skip"}
 	part "$1/crash" sh "$VM_DIR/crash.sh" snapshot $STOCK
@@ -126,6 +133,7 @@ done
 # shellcheck disable=SC2086 # one word per kernel
 set -- $KERNELS
 live=$1
+FIRST_KERNEL=$1
 shift
 others=
 for k in "$@"; do

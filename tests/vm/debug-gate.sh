@@ -7,7 +7,7 @@
 #
 # Usage: sh tests/vm/debug-gate.sh
 # Settings: DMX_GATE_FUZZ (calls, default 100000), DMX_GATE_TORTURE
-# (seconds of I/O, default 60), DMX_GATE_STRIDE (fault walks fail every
+# (seconds of I/O, default 30), DMX_GATE_STRIDE (fault walks fail every
 # K-th allocation, default 4), DMX_GATE_SEED (default 1: CI repeats
 # itself; a crash it finds repeats with tests/fuzz/run.sh CALLS SEED).
 # Ends with "N passed, N failed" and the time it took.
@@ -16,7 +16,7 @@ VM_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$VM_DIR/common.sh"
 
 FUZZ=${DMX_GATE_FUZZ:-100000}
-TORTURE=${DMX_GATE_TORTURE:-60}
+TORTURE=${DMX_GATE_TORTURE:-30}
 SEED=${DMX_GATE_SEED:-1}
 STRIDE=${DMX_GATE_STRIDE:-4}
 

@@ -12,7 +12,7 @@
 #   --mode shell    interactive guest shell on the terminal (debugging)
 #   --filter        run only tests whose file name matches (without .sh too)
 #   --skip          leave out the tests whose file name matches
-#   --timeout       hard limit for the whole VM (default 3600 s, bench 3600 s)
+#   --timeout       hard limit for the whole VM (default 5400 s, bench 3600 s)
 #   --test-timeout  per-test limit inside the guest (default 120 s)
 #   --stock         load the stock dm-mod instead of dmx.ko: checks the tests
 #                   themselves against the reference implementation
@@ -62,7 +62,7 @@ parse_args() {
 		shift
 	done
 	case $MODE in
-	check | demo | shell) : "${TIMEOUT:=3600}" ;;
+	check | demo | shell) : "${TIMEOUT:=5400}" ;;
 	bench)
 		: "${TIMEOUT:=3600}"
 		# Figures of a kernel as shipped: no slab debugging.
