@@ -14,8 +14,9 @@
 #   thin-crash  the same for thin pools (tests/vm/crash.sh thin)
 # --stock runs the VM parts on the stock dm instead (and skips dkms).
 # --filter runs only the suite's tests that match (run.sh --filter).
-# --once: the tests that check what no kernel changes ($DMX_ONCE_TESTS in
-# tests/vm/common.sh) run on the first kernel only.
+# --once: the tests that check what no kernel changes run on one kernel
+# only: $DMX_ONCE_FIRST_TESTS on the first, $DMX_ONCE_LAST_TESTS on the
+# last (tests/vm/common.sh).
 # --gate-follows: the debug-kernel gate runs next (as in .ci/run), so the
 # suite on the gate's series leaves out the tests the gate runs there on
 # a kernel with every checker on ($DMX_GATE_TESTS in tests/vm/common.sh).
@@ -107,7 +108,10 @@ kernel_parts() {
 		skip=$DMX_GATE_TESTS
 	fi
 	if [ -n "$ONCE" ] && [ "$1" != "$FIRST_KERNEL" ]; then
-		skip=${skip:+$skip,}$DMX_ONCE_TESTS
+		skip=${skip:+$skip,}$DMX_ONCE_FIRST_TESTS
+	fi
+	if [ -n "$ONCE" ] && [ "$1" != "$LAST_KERNEL" ]; then
+		skip=${skip:+$skip,}$DMX_ONCE_LAST_TESTS
 	fi
 	part "$1/suite" sh "$VM_DIR/run.sh" --mode check $STOCK \
 		${FILTER:+--filter "$FILTER"} ${skip:+--skip "$skip"}
@@ -134,6 +138,7 @@ done
 set -- $KERNELS
 live=$1
 FIRST_KERNEL=$1
+eval "LAST_KERNEL=\${$#}"
 shift
 others=
 for k in "$@"; do
