@@ -89,6 +89,22 @@ part() {
 	record "$name" "$1" "$3" "$secs"
 }
 
+# suite_skips KERNEL: the comma-separated globs of the tests KERNEL's
+# suite leaves out (--gate-follows, --once), or nothing.
+suite_skips() {
+	ss=
+	if [ -n "$GATE_FOLLOWS" ] && [ "$1" = "$DMX_SOURCE_SERIES" ]; then
+		ss=$DMX_GATE_TESTS
+	fi
+	if [ -n "$ONCE" ] && [ "$1" != "$FIRST_KERNEL" ]; then
+		ss=${ss:+$ss,}$DMX_ONCE_FIRST_TESTS
+	fi
+	if [ -n "$ONCE" ] && [ "$1" != "$LAST_KERNEL" ]; then
+		ss=${ss:+$ss,}$DMX_ONCE_LAST_TESTS
+	fi
+	echo "$ss"
+}
+
 # kernel_parts KERNEL: every part on KERNEL.
 kernel_parts() {
 	DMX_KERNEL=$1
@@ -103,16 +119,7 @@ kernel_parts() {
 	eval "$ko"
 	export DMX_KO
 	[ -n "$STOCK" ] || part "$1/dkms" sh "$VM_DIR/dkms.sh"
-	skip=
-	if [ -n "$GATE_FOLLOWS" ] && [ "$1" = "$DMX_SOURCE_SERIES" ]; then
-		skip=$DMX_GATE_TESTS
-	fi
-	if [ -n "$ONCE" ] && [ "$1" != "$FIRST_KERNEL" ]; then
-		skip=${skip:+$skip,}$DMX_ONCE_FIRST_TESTS
-	fi
-	if [ -n "$ONCE" ] && [ "$1" != "$LAST_KERNEL" ]; then
-		skip=${skip:+$skip,}$DMX_ONCE_LAST_TESTS
-	fi
+	skip=$(suite_skips "$1")
 	part "$1/suite" sh "$VM_DIR/run.sh" --mode check $STOCK \
 		${FILTER:+--filter "$FILTER"} ${skip:+--skip "$skip"}
 	part "$1/crash" sh "$VM_DIR/crash.sh" snapshot $STOCK
